@@ -919,6 +919,10 @@ def _with_relations(key: str, value: typing.Any) -> dict[str, typing.Any]:
         extra = {"association.birth_shape_min_samples": 1}
     if key in ("appearance.calibration_min_samples", "appearance.calibration_per_frame"):
         extra = {"appearance.calibration_capacity": max(value, 2000)}  # (the other key keeps its default)
+    if key == "lifecycle.min_gap_seconds":
+        extra = {"lifecycle.max_gap_seconds": max(value, 60.0)}
+    if key == "lifecycle.max_gap_seconds":
+        extra = {"lifecycle.min_gap_seconds": min(value, 0.2)}
     return {key: value, **extra}
 
 

@@ -191,6 +191,9 @@ class _Camera:
         self.left -= 1
         return (True, np.zeros((4, 4, 3), np.uint8)) if self.left >= 0 else (False, None)
 
+    def get(self, prop: int) -> float:  # `CAP_PROP_POS_MSEC`: a backend that gives no presentation times
+        return 0.0
+
     def release(self) -> None:
         self.opened = False
 

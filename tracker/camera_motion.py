@@ -314,6 +314,21 @@ class CameraMotionEstimator:
         held, self._pending, self._pending_fits = self._pending, np.eye(3), 0
         return held
 
+    def skip(self, frame: np.ndarray, boxes_xyxy: np.ndarray | None = None) -> np.ndarray:
+        """A frame after a gap in time (`Tracker.update(..., timestamp=)`: a stream's outage): its motion from the
+        frame before is not estimated, for that is not one frame's motion (the camera may have turned any way
+        meanwhile); it is taken as the previous frame (`observe`) and counted as an estimate that fell back to the
+        identity (`estimates`, `failures`), unless it is the first frame.
+
+        Args: as `estimate`'s.
+        Returns:
+            (3, 3) the motion `auto` held back from the frames before the gap (`observe`'s; the identity else).
+        """
+        if self._previous is not None:
+            self.estimates += 1
+            self.failures += 1
+        return self.observe(frame, boxes_xyxy)
+
     def estimate(self, frame: np.ndarray, boxes_xyxy: np.ndarray | None = None) -> np.ndarray:
         """(2, 3) affine from the previous frame's pixels to this frame's (the identity on the first frame or
         when the estimate fails, a frame of another size than the one before included: counted in `failures`).

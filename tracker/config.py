@@ -609,6 +609,19 @@ class LifecycleConfig(Section):
         lo=0,
         hi=MAX_SECONDS,
     )
+    min_gap_seconds: float = key(
+        0.2,
+        "timestamps: a frame later than this after the one before is a gap (the frames between advanced with no "
+        "detections); nearer, it is the next frame",
+        lo=0,
+        hi=MAX_SECONDS,
+    )
+    max_gap_seconds: float = key(
+        60.0,
+        "timestamps: a gap longer than this is a scene cut: every track ends (to the gallery, if any), IDs go on",
+        lo=0,
+        hi=MAX_SECONDS,
+    )
     still_quantile: float = key(
         0.01,
         "reporting: a box jitters less than this quantile of the other tracks' jitter: it is still (0 = off)",
@@ -646,10 +659,12 @@ class LifecycleConfig(Section):
         """The jitter FIFO can hold the samples a judgement needs (`Section.check_relations`).
 
         Raises:
-            ConfigError: `still_min_samples` above `still_capacity`.
+            ConfigError: `still_min_samples` above `still_capacity`, `min_gap_seconds` above `max_gap_seconds`.
         """
         # (else the FIFO could never hold enough jitters: the rule would be off without a word)
         self.check_at_most(prefix, "still_min_samples", "still_capacity")
+        # (else every gap would be a scene cut before it could be advanced)
+        self.check_at_most(prefix, "min_gap_seconds", "max_gap_seconds")
 
 
 @dataclass(frozen=True)

@@ -213,6 +213,51 @@ class TrackerCore:
         self.invalid_detections.reset()
         self.outside_detections.reset()
 
+    def advance(self, frames: int, frame_size: tuple[int, int] | None = None) -> int:
+        """Advance `frames` frames that came with no detections (a live stream's outage, frames dropped under load):
+        each one a `step` with none, so every track is predicted and missed, lost tracks age and those lost too long
+        are removed (to the gallery, if any), exactly as if those frames had been given empty. Once no track is left
+        the rest are only counted (`frame_index`): a frame with nothing to track and nothing detected changes
+        nothing else, so a long gap costs at most the longest a track outlives its last match.
+
+        Args:
+            frames: the frames to advance, >= 0.
+            frame_size: (height, width) of the stream's frames in pixels, as `step` takes it (None: not known).
+        Returns:
+            The frames stepped (the others were only counted).
+        Raises:
+            ValueError: a negative `frames`.
+        """
+        if frames < 0:
+            raise ValueError(f"advance takes the frames to advance, >= 0, got {frames}")
+        no_detections = Detections.from_arrays(np.zeros((0, 4)), np.zeros(0), device=self.device)
+        stepped = 0
+        while stepped < frames and self.tracks:
+            self.step(no_detections, frame_size=frame_size)
+            stepped += 1
+        self.frame_index += frames - stepped
+        return stepped
+
+    def end_tracks(self, frames: int = 0) -> None:
+        """A scene cut (`lifecycle.max_gap_seconds`): every track ends as one lost too long does (its identity to
+        the gallery, if any; its bank slot given back), after `frames` frames counted with nothing in them. What
+        this video taught stays (appearance bounds, birth shapes, the still rule, the noise measured), and IDs go
+        on from the last one given (unlike `reset`: the outputs of one stream never give an ID twice).
+
+        Raises:
+            ValueError: a negative `frames`.
+        """
+        if frames < 0:
+            raise ValueError(f"end_tracks takes the frames the gap held, >= 0, got {frames}")
+        for track in self.tracks:
+            self.gallery_link.track_ended(self, track, self.frame_index)
+            self.bank.release(track.slot)
+        self.table.state[:] = REMOVED  # (the dropped handles read REMOVED, as those `_mark_missed` removes)
+        self.table.clear()
+        self._mean, self._cov = np.zeros((0, 8)), np.zeros((0, 8, 8))
+        self._obs_mean, self._obs_cov = np.zeros((0, 8)), np.zeros((0, 8, 8))
+        self.frame_index += frames
+
     def step(
         self,
         dets: Detections,

@@ -11,6 +11,8 @@ from typing import Any, TypeGuard
 import numpy as np
 import torch
 
+from tracker.stream_clock import checked_timestamp
+
 __all__ = [
     "FRAME_SHAPES",
     "as_bgr",
@@ -106,10 +108,38 @@ def _checked_motion(motion: Any, index: int) -> Any:
         raise ValueError(f"camera_motions item {index} (frame {index}'s motion): {exc}") from None
 
 
-def own_frames(paired: Iterable[tuple[Any, Any]]) -> Iterator[tuple[np.ndarray, Any]]:
-    """The (frame, motion) pairs, each frame a BGR copy of its own (`own_bgr`: a reader may refill its buffer)."""
-    for frame, motion in paired:
-        yield own_bgr(frame), motion
+def with_times(paired: Iterable[tuple[Any, Any]], timestamps: Iterable[Any] | None) -> Iterator[tuple[Any, Any, Any]]:
+    """`stream`'s (frame, camera motion, time) triples: each (frame, motion) pair of `paired` with the next item of
+    `timestamps` (checked: `checked_timestamp`, named as its item; None for every frame when `timestamps` is None).
+    ValueError, at the first frame, for `timestamps` not iterable or one number; else when they run out before the
+    frames (at the frame without one)."""
+    if timestamps is None:
+        return ((frame, motion, None) for frame, motion in paired)
+    if isinstance(timestamps, str | bytes) or not (
+        hasattr(type(timestamps), "__iter__") or hasattr(type(timestamps), "__getitem__")
+    ):
+        raise ValueError(f"timestamps must be an iterable of times in seconds (one per frame), got {timestamps!r}")
+    return _timed(paired, iter(timestamps))
+
+
+def _timed(paired: Iterable[tuple[Any, Any]], timestamps: Iterator[Any]) -> Iterator[tuple[Any, Any, Any]]:
+    """Each pair with the next time; ValueError when the times end first, TypeError or ValueError for a time
+    `update` refuses, naming its item."""
+    ended = object()
+    for index, (frame, motion) in enumerate(paired):
+        stamp = next(timestamps, ended)
+        if stamp is ended:
+            raise ValueError(
+                f"timestamps ended before frame {index} (counting from 0; the frames before it were tracked): one "
+                "time per frame (None where it is not known)"
+            )
+        yield frame, motion, checked_timestamp(stamp, f"timestamps item {index}")
+
+
+def own_frames(paired: Iterable[tuple[Any, ...]]) -> Iterator[tuple[Any, ...]]:
+    """The (frame, ...) tuples, each frame a BGR copy of its own (`own_bgr`: a reader may refill its buffer)."""
+    for frame, *rest in paired:
+        yield own_bgr(frame), *rest
 
 
 def no_frames(frames: Any) -> str | None:

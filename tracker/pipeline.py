@@ -30,7 +30,7 @@ from tracker.config import TrackerConfig, has_appearance, load_config, validate_
 from tracker.core import TrackerCore
 from tracker.device import resolve_device
 from tracker.fast_numpy import largest, smallest
-from tracker.frames import as_bgr, check_detect_ahead, no_frames, one_frame, own_frames, with_motions
+from tracker.frames import as_bgr, check_detect_ahead, no_frames, one_frame, own_frames, with_motions, with_times
 from tracker.gallery import Gallery, ModelIdentity
 from tracker.io.prefetch import Prefetch
 from tracker.model_setup import (
@@ -42,6 +42,7 @@ from tracker.model_setup import (
     require_gallery_banks,
     require_model_files,
 )
+from tracker.stream_clock import Gap, StreamClock, checked_timestamp
 from tracker.threads import BlasThreads, exact_torch_threads, torch_threads
 from tracker.types import (
     Detections,
@@ -248,6 +249,7 @@ class Tracker:
         if embedder is not None and not self.config.appearance.enabled:  # (`from_config` builds none then)
             log.warning("embedder given with appearance.enabled=false: not used (update never calls it)")
         self.core = TrackerCore(self.config, self.frame_rate, self.device, gallery, source_name)
+        self._clock = StreamClock(self.frame_rate, self.config.lifecycle)  # the last frame's time (`timestamp=`)
         cmc = self.config.motion.camera_compensation != "none"
         self.camera_motion = CameraMotionEstimator(self.config.motion) if cmc else None
 
@@ -300,6 +302,8 @@ class Tracker:
         self.__dict__.update({**defaults, **{k: v for k, v in state.items() if k not in _FIXED}, **renamed})
         if "_blas" not in state:
             self._blas = BlasThreads(self.config.core_threads)
+        if "_clock" not in state:  # (pickled before frames had times)
+            self._clock = StreamClock(self.frame_rate, self.config.lifecycle)
         self._calling = threading.Lock()
 
     config: _FixedAtBuild[TrackerConfig] = _FixedAtBuild(
@@ -463,6 +467,7 @@ class Tracker:
         if source_name is not None:
             self.core.source_name = source_name
         self._frame_size = None
+        self._clock.reset()
         if self.camera_motion is not None:
             self.camera_motion.reset()
 
@@ -477,6 +482,7 @@ class Tracker:
         camera_motion: Any = None,
         frame_size: tuple[int, int] | None = None,
         camera_motion_noise: float = 0.0,
+        timestamp: float | None = None,
     ) -> list[TrackedObject]:
         """Track one frame of detections from your own detector.
 
@@ -508,6 +514,14 @@ class Tracker:
                 frame's larger side when `frame_size` is given (an error beyond the frame is no estimate of the
                 motion: give none; without `frame_size` it is not used, as the rule that reads it needs the frame,
                 `lifecycle.still_camera_noise`). Without a `camera_motion` it is ignored, with a warning logged once.
+            timestamp: the frame's time in seconds (a float: `time.monotonic()` when it was captured, or the stream's
+                presentation time), for a live source that may stall or drop frames; None (default): the frame after
+                the one before, as without times. With times, a frame `k` frames after the one before (`round((t -
+                t_prev) * frame_rate)`, at least `lifecycle.min_gap_seconds` later) is tracked after `k - 1` frames
+                advanced with no detections: every track predicted and missed, lost ones aged and removed
+                (`TrackerCore.advance`), so a person walking through a stall is looked for where they walked to. A
+                gap longer than `lifecycle.max_gap_seconds` is a scene cut: every track ends (to the gallery, if
+                any) and IDs go on (`TrackerCore.end_tracks`). Each gap is logged (a warning).
         Returns:
             The confirmed tracks matched this frame (fixed scene objects left out) as a list of `TrackedObject`,
             in increasing `track_id`, each with the index of its detection.
@@ -529,7 +543,11 @@ class Tracker:
             TypeError: an `embed` that is not callable (an array belongs in `embeddings`; a frame size given fifth,
                 where `embed` goes, is told `frame_size=`), checked before both `embeddings` and `embed` given.
             Exception: whatever `embed` raises, unchanged. After any of these errors the tracker is as before the
-                call (for `embed`'s: the core's `_all_or_nothing`), so the frame can be given again.
+                call (for `embed`'s: the core's `_all_or_nothing`), so the frame can be given again; a gap in time
+                before it stays advanced (given again with the same `timestamp`, it is the next frame).
+            ValueError, TypeError: a `timestamp` at or before the last frame's (ValueError naming both times; a frame
+                given twice, a clock that went back: `reset()` starts a new stream), NaN or infinite (ValueError), or
+                not a number (TypeError); refused before anything changes.
         """
         if embed is not None and not callable(embed):  # (before "both": a frame size given fifth lands here)
             pair = isinstance(embed, tuple | list) and len(embed) == 2
@@ -542,6 +560,8 @@ class Tracker:
         transform = None if camera_motion is None else as_homography(camera_motion)
         size = None if frame_size is None else checked_frame_size(frame_size)
         noise = checked_camera_noise(camera_motion_noise, size)
+        stamp = checked_timestamp(timestamp)
+        gap = self._clock.gap(stamp)  # (a time at or before the last frame's: refused before anything changes)
         # validation and normalisation included; a failed call (given again) leaves its dropped rows uncounted
         with _faults_undone_on_error(self.core), torch_threads(self.config.core_threads) as callers_threads, self._blas:
             core = self.core
@@ -559,6 +579,7 @@ class Tracker:
             if size is not None:
                 why = ": frame_size is (height, width), got ({height}, {width})"  # (`_inside` formats it if needed)
                 dets = _inside(dets, size, core.outside_detections, why)
+            self._pass_gap(gap, stamp, size)
             embed_rows = None
             if embed is not None:
 
@@ -571,6 +592,7 @@ class Tracker:
             objects = core.step(
                 dets, embed=embed_rows, camera_motion=transform, frame_size=size, camera_motion_noise=noise
             )
+        self._clock.counted(stamp)
         if size is not None:  # (once tracked: a refused call leaves the tracker as before it)
             self._note_frame_size(size)
         return objects
@@ -624,7 +646,11 @@ class Tracker:
 
     @_one_call_at_a_time
     def update(
-        self, frame: np.ndarray, camera_motion: Any = None, camera_motion_noise: float = 0.0
+        self,
+        frame: np.ndarray,
+        camera_motion: Any = None,
+        camera_motion_noise: float = 0.0,
+        timestamp: float | None = None,
     ) -> list[TrackedObject]:
         """Detect, embed and track one HxWx3 uint8 BGR frame (as OpenCV reads it).
 
@@ -643,13 +669,17 @@ class Tracker:
                 with it): as `update_detections`' (a (2, 3) affine or (3, 3) homography from the previous frame's
                 pixels to this frame's). None (default): the configured estimate, if any.
             camera_motion_noise: the error of `camera_motion` in pixels (0, default: exact), as `update_detections`'.
+            timestamp: the frame's time in seconds, as `update_detections`' (None, default: the next frame). After a
+                gap, the configured camera-motion estimate is skipped for the frame (a motion across seconds is not
+                one frame's motion): counted in `camera_motion_failures`, as a fallback to the identity.
 
         Returns:
             The confirmed tracks matched in this frame (as `update_detections`).
         Raises:
             ValueError: a frame that is not a numpy uint8 array of shape (H, W), (H, W, 1), (H, W, 3) or (H, W, 4),
                 or an empty one (H or W 0); the message says how to convert a float frame or a torch tensor; a
-                `camera_motion` or `camera_motion_noise` `update_detections` refuses (checked before detecting).
+                `camera_motion`, `camera_motion_noise` or `timestamp` `update_detections` refuses (checked before
+                detecting).
                 A detector that returns something other than (boxes_xyxy, scores, class_ids) (checked before
                 anything is tracked). An embedder returning other than (R, D) embeddings for the R boxes it was
                 given, or another D than the tracker's banks (or gallery) hold: named as what the embedder returned
@@ -659,23 +689,31 @@ class Tracker:
             Exception: whatever the detector or embedder raises (a GPU out of memory), unchanged; the tracker is then
                 as before the call (`_track`), so the frame can be given again.
         """
-        return self._detected(frame, functools.partial(self._given_motion, camera_motion, camera_motion_noise))
+        motion_of = functools.partial(self._given_motion, camera_motion, camera_motion_noise)
+        return self._detected(frame, motion_of, checked_timestamp(timestamp))
 
-    def _update_in_stream(self, frame: Any, motion: np.ndarray | None, noise: float) -> list[TrackedObject]:
+    def _update_in_stream(
+        self, frame: Any, motion: np.ndarray | None, noise: float, timestamp: float | None = None
+    ) -> list[TrackedObject]:
         """`update(frame, camera_motion=motion, camera_motion_noise=noise)` for `stream`'s frames detected in the
         loop, `motion` already converted and checked by `with_motions` (as `as_homography`'s, its item named): not
         converted again (`_in_stream`)."""
-        return self._detected(frame, functools.partial(_in_stream, motion, noise))
+        return self._detected(frame, functools.partial(_in_stream, motion, noise), timestamp)
 
     def _detected(
-        self, frame: Any, motion_of: Callable[[tuple[int, int]], tuple[np.ndarray, float] | None]
+        self,
+        frame: Any,
+        motion_of: Callable[[tuple[int, int]], tuple[np.ndarray, float] | None],
+        timestamp: float | None = None,
     ) -> list[TrackedObject]:
         """`update`'s work: the detector checked (`_check_detector`), the frame `as_bgr`'s, its known motion
-        `motion_of((height, width))` checked before the detector runs, then the frame detected and tracked."""
+        `motion_of((height, width))` and its `timestamp` (checked: `checked_timestamp`) checked before the detector
+        runs, then the frame detected and tracked."""
         detector = self._check_detector()
         frame = as_bgr(frame)
         given = motion_of(frame.shape[:2])
-        return self._track(frame, prechecked(detector)(frame), given)  # (the frame checked: `as_bgr`)
+        self._clock.gap(timestamp)  # (a time at or before the last frame's: refused before the detector runs)
+        return self._track(frame, prechecked(detector)(frame), given, timestamp)  # (the frame checked: `as_bgr`)
 
     _stream_update = _one_call_at_a_time(_update_in_stream, "stream")  # one call at a time, as `update`
 
@@ -700,6 +738,7 @@ class Tracker:
         *,
         camera_motions: Iterable[Any] | None = None,
         camera_motion_noise: float = 0.0,
+        timestamps: Iterable[float | None] | None = None,
     ) -> Generator[list[TrackedObject], None, None]:  # (a generator: `close()` stops its detecting thread)
         """`update` each frame of `frames` in turn, yielding its tracks; the same outputs, in the same order.
 
@@ -722,6 +761,9 @@ class Tracker:
                 frames are detected ahead. None (default): no motion given, as `update(frame)`.
             camera_motion_noise: the error in pixels of every motion given (not of the None items), as `update`'s
                 (0, default: exact).
+            timestamps: each frame's time in seconds, an iterable read in step with `frames` (its i-th item is
+                frame i's `timestamp` as `update` takes it; None for a frame without one). A live source's outages
+                are then advanced (`update`). None (default): the frames are consecutive.
         Yields:
             One list of `TrackedObject` per frame, as `update` returns.
 
@@ -758,7 +800,7 @@ class Tracker:
             )
         from tracker.embedder import DetectorFeatureEmbedder  # reads the detector's last call: no detecting ahead
 
-        paired = with_motions(frames, camera_motions)
+        paired = with_times(with_motions(frames, camera_motions), timestamps)
         if camera_motions is None:
             self._given_motion(None, camera_motion_noise, None, "stream")  # a noise without motions: warned, ignored
         else:
@@ -766,19 +808,21 @@ class Tracker:
         if detect_ahead is None:
             detect_ahead = not getattr(self.detector, "is_pytorch", False)
         if not detect_ahead or isinstance(self.embedder, DetectorFeatureEmbedder):
-            for frame, motion in paired:  # (each motion `as_homography`'s: `with_motions` checked its item)
+            for frame, motion, stamp in paired:  # (each motion `as_homography`'s: `with_motions` checked its item)
                 self._check_detector(closings)
-                yield self._stream_update(frame, motion, camera_motion_noise)
+                yield self._stream_update(frame, motion, camera_motion_noise, stamp)
             return
         # each frame travels with its motion through the queue: a motion cannot meet another frame's detections
         detect = prechecked(detector)  # (each frame checked by `own_frames`: `as_bgr`)
-        detected = ((frame, motion, detect(frame)) for frame, motion in own_frames(paired))
+        detected = ((frame, motion, stamp, detect(frame)) for frame, motion, stamp in own_frames(paired))
         callers_threads = torch.get_num_threads()
         try:
             with Prefetch(detected, depth=DETECT_AHEAD) as ahead:
-                for frame, motion, boxes in ahead:
+                for frame, motion, stamp, boxes in ahead:
                     self._check_detector(closings)
-                    yield self._track_one(frame, boxes, _in_stream(motion, camera_motion_noise, frame.shape[:2]))
+                    given = _in_stream(motion, camera_motion_noise, frame.shape[:2])
+                    self._clock.gap(stamp)  # (a time at or before the last frame's: refused before it is tracked)
+                    yield self._track_one(frame, boxes, given, stamp)
         finally:
             # torch's thread count is process-wide: the detector's thread and this one each bound it around their
             # calls and put back what they read, so an unlucky interleaving can leave the bounded count behind
@@ -808,22 +852,27 @@ class Tracker:
         frame: np.ndarray,
         detected: DetectorOutput,
         given: tuple[np.ndarray, float] | None = None,
+        timestamp: float | None = None,
     ) -> list[TrackedObject]:
         """Embed (on demand) and associate the detections of `frame`, moved by the camera motion `given` ((3, 3)
         homography and its noise in pixels, checked), else by the estimator's, if any. If the embedder fails (a GPU
         out of memory), the error goes on unchanged and the tracker is as before the call (the core's state,
         `TrackerCore._all_or_nothing`, the camera-motion estimator's, and the counts of dropped rows, for `update`'s
-        frames and `stream`'s alike), so the frame can be given again."""
+        frames and `stream`'s alike), so the frame can be given again. A gap in time before the frame (`timestamp`,
+        checked) is advanced first (`_pass_gap`), and stays advanced if the frame then fails: given again with the
+        same time, the frame is the next one."""
         with _faults_undone_on_error(self.core):  # (a failed frame, given again, counts its dropped rows once)
-            return self._track_counted(frame, detected, given)
+            return self._track_counted(frame, detected, given, timestamp)
 
     def _track_counted(
         self,
         frame: np.ndarray,
         detected: DetectorOutput,
         given: tuple[np.ndarray, float] | None,
+        timestamp: float | None,
     ) -> list[TrackedObject]:
         """`_track` within its restore of the counts of dropped rows."""
+        gap = self._clock.gap(timestamp)
         boxes, scores, class_ids = detector_output(detected)
         dets = Detections.from_arrays(
             boxes, scores, class_ids, device=self.device, dropped=self.core.invalid_detections
@@ -835,8 +884,13 @@ class Tracker:
         # them outside its frame_size, not born again every frame)
         dets = _inside(dets, size, self.core.outside_detections, ": the frame is {height}x{width} (height x width)")
         estimator = self.camera_motion
+        skipped = None  # after a gap: the motion the estimator held back (its estimate across the gap is skipped)
+        if gap.frames:
+            self._pass_gap(gap, timestamp, size)
+            if given is None and estimator is not None:  # (not one frame's motion: not estimated; a fallback)
+                skipped = (estimator.skip(frame, dets.boxes_xyxy), estimator.noise_px)
         before = None if estimator is None else estimator.checkpoint()
-        transform, noise = self._frame_motion(frame, dets, given)
+        transform, noise = self._frame_motion(frame, dets, given) if skipped is None else skipped
         try:
             with torch_threads(self.config.core_threads) as callers_threads, self._blas:
                 embed = None
@@ -858,8 +912,38 @@ class Tracker:
             if estimator is not None and before is not None:
                 estimator.rollback(before)
             raise
+        self._clock.counted(timestamp)
         self._note_frame_size(size)  # (once tracked, as `update_detections`)
         return objects
+
+    def _pass_gap(self, gap: Gap, timestamp: float | None, frame_size: tuple[int, int] | None) -> None:
+        """Advance the frames of a gap in time before the frame at `timestamp` (`StreamClock.gap`), with no
+        detections (`TrackerCore.advance`), or end every track where it is a scene cut (`TrackerCore.end_tracks`,
+        `lifecycle.max_gap_seconds`); logged once per gap. Nothing for a frame without one."""
+        if not gap.frames or timestamp is None:
+            return
+        core = self.core
+        if gap.cut:
+            ended = len(core.tracks)
+            core.end_tracks(gap.frames)
+            log.warning(
+                "stream gap of %.1f s before the frame at %.3f s, above lifecycle.max_gap_seconds %g: a scene cut, "
+                "%d track(s) ended",
+                gap.seconds,
+                timestamp,
+                self.config.lifecycle.max_gap_seconds,
+                ended,
+            )
+        else:
+            stepped = core.advance(gap.frames, frame_size)
+            log.warning(
+                "stream gap of %.1f s before the frame at %.3f s: tracks advanced %d frames (%d with a track left)",
+                gap.seconds,
+                timestamp,
+                gap.frames,
+                stepped,
+            )
+        self._clock.advanced_to(timestamp)
 
     def _frame_motion(
         self, frame: np.ndarray, dets: Detections, given: tuple[np.ndarray, float] | None

@@ -295,13 +295,19 @@ def track_source(
                 frames = _redraw(frames, resume, outputs, annotator, tracker.gallery is not None, lambda: stop.stopped)
             # The next frame is decoded and detected in a background thread while this one is tracked and drawn.
             in_flight: deque[tuple[int, np.ndarray]] = deque()  # (number, image) of the frames handed to stream()
+            # a live stream's frame times (`FrameSource.frame_time`), one per frame handed to stream(): an outage is
+            # advanced by the tracker; a file's frames are consecutive (a variable-rate file's too: as numbered)
+            times: deque[float | None] | None = deque() if source.live else None
 
             def images() -> Iterator[np.ndarray]:
                 for number, image in itertools.islice(frames, left):  # nothing read past the limit
                     in_flight.append((number, image))
+                    if times is not None:
+                        times.append(source.frame_time)
                     yield image
 
-            tracked = tracker.stream(images(), detect_ahead=DETECT_AHEAD)
+            stamps = None if times is None else _taken(times)
+            tracked = tracker.stream(images(), detect_ahead=DETECT_AHEAD, timestamps=stamps)
             failures = tracker.camera_motion_failures  # (a resumed run's, restored)
             try:
                 for objects in tracked:
@@ -381,6 +387,13 @@ def track_source(
         if unclosed is not None:  # (reached only when no other error is on its way out)
             raise unclosed
     return summary
+
+
+def _taken(times: deque[float | None]) -> Iterator[float | None]:
+    """The times of the frames `images()` handed to `stream()`, in their order: `stream` reads each one right after
+    its frame (`tracker.frames.with_times`), when `images()` has just appended it."""
+    while True:
+        yield times.popleft()
 
 
 def _cut_short(left: int | None, tracked: int, last: int, source: FrameSource) -> bool:

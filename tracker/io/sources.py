@@ -43,6 +43,7 @@ import numpy as np
 
 from tracker.io import opencv_files
 from tracker.io.image_depth import DepthReader
+from tracker.io.live_clock import LiveClock
 from tracker.io.mot import SequenceInfo, read_sequence_info
 from tracker.io.mp4_index import missing_mp4_index
 from tracker.io.names import MAX_NAME_BYTES, safe_name
@@ -120,6 +121,9 @@ class FrameSource:
         should_stop: polled during stream backoff waits; the run loop sets it to its stop flag.
         live: True for a live stream (reopened when it drops), False for anything with an end.
         gaps: for a live stream, one (last frame number before the drop, seconds without frames) per reopening.
+        frame_time: for a live stream, the time of the frame just yielded, seconds from its first frame
+            (`tracker.io.live_clock.LiveClock`: its presentation time where plausible, else the time waited for
+            it), for `Tracker.stream(timestamps=)`; None for the others (their frames are consecutive).
         timestamp_rate: measures frames/s from the container's timestamps (None where there are none).
         files: the image files of an image folder, glob or sequence, in order (empty for videos and streams).
         path: the file of a video file source (None for the others).
@@ -145,6 +149,7 @@ class FrameSource:
     should_stop: Callable[[], bool] = field(default=lambda: False, repr=False)
     live: bool = False
     gaps: list[tuple[int, float]] = field(default_factory=list)
+    frame_time: float | None = None
     timestamp_rate: Callable[[], float | None] = field(default=lambda: None, repr=False)
     files: tuple[Path, ...] = field(default=(), repr=False)
     path: Path | None = field(default=None, repr=False)
@@ -929,10 +934,11 @@ def _seek(capture: cv2.VideoCapture, frames_read: int) -> None:
 def _live_frames(
     target: int | str, label: str, first: cv2.VideoCapture | None = None
 ) -> Callable[[FrameSource], FrameIterator]:
-    """A live stream: read until it stops, then reopen with backoff; numbers keep counting, gaps are recorded."""
+    """A live stream: read until it stops, then reopen with backoff; numbers keep counting, gaps are recorded, and
+    each frame's time is set before it is yielded (`FrameSource.frame_time`, `LiveClock`)."""
 
     def frames(src: FrameSource) -> FrameIterator:
-        number, backoff = 0, _Backoff()
+        number, backoff, clock = 0, _Backoff(), LiveClock()
         dropped_at: float | None = None
         capture = first if first is not None else _open_capture(target)
         try:
@@ -944,7 +950,9 @@ def _live_frames(
                     dropped_at = None
                     number += 1
                     backoff.restore()
+                    src.frame_time = clock.frame(capture.get(cv2.CAP_PROP_POS_MSEC))
                     yield number, image
+                    clock.asking()
                     continue
                 dropped_at = time.monotonic() if dropped_at is None else dropped_at
                 what = "did not open" if number == 0 else f"dropped after {number} frames and did not come back"
@@ -955,6 +963,7 @@ def _live_frames(
                 if reopened_capture is None:
                     return
                 capture = reopened_capture
+                clock.reopened()
         finally:
             capture.release()
 

@@ -1,0 +1,264 @@
+"""A frame's time (`update(..., timestamp=)`): a live stream's outage is advanced, not taken for one frame."""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import logging
+
+import cv2
+import numpy as np
+import pytest
+
+from tracker import Tracker, TrackerConfig, load_config
+from tracker.config import ConfigError
+from tracker.io import live_clock
+from tracker.io.sources import FrameSource, _live_frames
+from tracker.run import track_source
+
+RATE = 30.0  # frames/s of the scenes
+SIZE = (480, 2000)  # (height, width): wide, so the walker stays in view through a gap
+SPEED = 4.0  # px per frame the walker walks to the right
+
+
+def walker_box(t: float) -> np.ndarray:
+    """(1, 4) the walker's box at time `t` seconds (constant speed)."""
+    x = 100.0 + SPEED * t * RATE
+    return np.array([[x, 200.0, x + 40.0, 300.0]])
+
+
+def walk(tracker: Tracker, times: list[float], stamped: bool = True) -> list[int | None]:
+    """Track the walker at `times` (given as timestamps, or not); each frame's ID (None: not reported)."""
+    ids = []
+    for t in times:
+        out = tracker.update_detections(
+            walker_box(t), np.array([0.9]), frame_size=SIZE, timestamp=t if stamped else None
+        )
+        ids.append(out[0].track_id if out else None)
+    return ids
+
+
+def times_with_gap(before: int, gap_s: float, after: int) -> list[float]:
+    """`before` frames at the rate, then `gap_s` seconds with none, then `after` frames."""
+    first = [i / RATE for i in range(before)]
+    start = first[-1] + gap_s
+    return first + [start + i / RATE for i in range(after)]
+
+
+def test_a_person_walking_through_a_two_second_gap_keeps_their_id_with_timestamps(caplog):
+    """2 s without frames: with the times, the tracks are advanced 59 frames (predicted and missed), so the walker
+    is looked for where they walked to and keeps ID 1. Without the times (as before), the prediction moved one frame
+    while they walked 240 px: a new ID."""
+    times = times_with_gap(60, 2.0, 30)
+    with caplog.at_level(logging.WARNING, logger="tracker.pipeline"):
+        stamped = walk(Tracker(TrackerConfig(), RATE), times)
+    assert stamped[60:] == [1] * 30, stamped
+    assert "stream gap of 2.0 s before the frame at 3.967 s: tracks advanced 59 frames" in caplog.text
+    plain = walk(Tracker(TrackerConfig(), RATE), times, stamped=False)
+    assert plain[:60] == [1] * 60
+    assert set(plain[62:]) == {2}, plain  # what happens without times: the walker is taken for someone new
+
+
+@pytest.mark.parametrize(("min_gap", "jitter"), [(0.0, 0.006), (0.2, 0.012)])
+def test_frames_a_frame_apart_give_the_outputs_of_no_timestamps(min_gap, jitter):
+    """Times one frame apart advance nothing: the outputs are those without times. With `lifecycle.min_gap_seconds`
+    0 a clock's jitter under a quarter frame is rounded away; the default 0.2 s takes more (+-12 ms at 30 frames/s:
+    two frames 57 ms apart, rounded to 2 frames at 0)."""
+    rng = np.random.default_rng(0)
+    times = [i / RATE + rng.uniform(-jitter, jitter) for i in range(90)]
+    cfg = load_config(overrides={"lifecycle.min_gap_seconds": min_gap})
+    boxes, plain = [], []
+    for stamped, into in ((True, boxes), (False, plain)):
+        tracker = Tracker(cfg, RATE)
+        for i, t in enumerate(times):
+            out = tracker.update_detections(
+                walker_box(i / RATE), np.array([0.9]), frame_size=SIZE, timestamp=t if stamped else None
+            )
+            into.append([(o.track_id, *o.xyxy) for o in out])
+    assert boxes == plain
+
+
+def test_a_gap_longer_than_a_lost_track_is_kept_removes_the_tracks(caplog):
+    """A 3 s gap, past `max_seconds_lost_motion` (2 s) of a track without looks: the walker's track is removed in the
+    gap, and the advance stops stepping once no track is left (the rest only counted)."""
+    tracker = Tracker(TrackerConfig(), RATE)
+    walk(tracker, [i / RATE for i in range(30)])
+    assert len(tracker.core.tracks) == 1
+    before = tracker.core.frame_index
+    with caplog.at_level(logging.WARNING, logger="tracker.pipeline"):
+        tracker.update_detections(np.zeros((0, 4)), np.zeros(0), frame_size=SIZE, timestamp=29 / RATE + 3.0)
+    assert tracker.core.tracks == []
+    assert tracker.core.frame_index == before + 90  # 89 advanced, then the frame
+    assert "tracks advanced 89 frames (61 with a track left)" in caplog.text
+    untimed = Tracker(TrackerConfig(), RATE)  # without the time, one frame passed: the track is only lost
+    walk(untimed, [i / RATE for i in range(30)], stamped=False)
+    untimed.update_detections(np.zeros((0, 4)), np.zeros(0), frame_size=SIZE)
+    assert len(untimed.core.tracks) == 1
+
+
+def test_a_gap_past_max_gap_seconds_is_a_scene_cut_and_ids_go_on(caplog):
+    """Above `lifecycle.max_gap_seconds` every track ends at once (nothing stepped) and the next person gets the next
+    ID, not 1 again (one stream's outputs never give an ID twice); 1 s, below it, is advanced."""
+    cfg = load_config(overrides={"lifecycle.max_gap_seconds": 1.5})
+    tracker = Tracker(cfg, RATE)
+    walk(tracker, [i / RATE for i in range(30)])
+    with caplog.at_level(logging.WARNING, logger="tracker.pipeline"):
+        ids = walk(tracker, [29 / RATE + 1.6 + i / RATE for i in range(5)])
+    assert ids[2:] == [2] * 3 and 1 not in ids, ids  # (confirmed after `min_seconds_tentative`)
+    assert "above lifecycle.max_gap_seconds 1.5: a scene cut, 1 track(s) ended" in caplog.text
+    assert tracker.core.frame_index == 30 + 48 + 4  # the cut's frames counted
+    near = Tracker(cfg, RATE)
+    walk(near, [i / RATE for i in range(30)])
+    assert walk(near, [29 / RATE + 1.0 + i / RATE for i in range(5)]) == [1] * 5
+
+
+@pytest.mark.parametrize("again", [0.0, -0.5])
+def test_a_timestamp_that_repeats_or_goes_back_is_refused_and_changes_nothing(again):
+    """One ValueError naming both times; the tracker goes on as one that never got the call."""
+    tracker = Tracker(TrackerConfig(), RATE)
+    walk(tracker, [i / RATE for i in range(20)])
+    fork = copy.deepcopy(tracker)
+    last = 19 / RATE
+    with pytest.raises(ValueError, match=rf"timestamp {last + again:.6f} s .* last frame's {last:.6f} s"):
+        tracker.update_detections(walker_box(last + 2.0), np.array([0.9]), frame_size=SIZE, timestamp=last + again)
+    assert tracker.core.frame_index == fork.core.frame_index
+    later = [last + 2.0 + i / RATE for i in range(10)]
+    assert walk(tracker, later) == walk(fork, later)
+
+
+def test_a_timestamp_that_is_not_a_time_is_refused():
+    tracker = Tracker(TrackerConfig(), RATE)
+    with pytest.raises(TypeError, match="timestamp must be the frame's time in seconds as a float"):
+        tracker.update_detections(walker_box(0.0), np.array([0.9]), timestamp="12:00")
+    with pytest.raises(ValueError, match="timestamp must be a finite number of seconds"):
+        tracker.update_detections(walker_box(0.0), np.array([0.9]), timestamp=float("nan"))
+    assert tracker.core.frame_index == 0
+
+
+def test_min_gap_seconds_above_max_gap_seconds_is_refused():
+    with pytest.raises(ConfigError, match="min_gap_seconds"):
+        load_config(overrides={"lifecycle.min_gap_seconds": 5.0, "lifecycle.max_gap_seconds": 2.0})
+
+
+# ------------------------------------------------------------------------------------- frames: update, stream, CMC
+def frame_of(t: float, pan: float = 0.0) -> np.ndarray:
+    """A textured scene panned by `pan` px, with the walker as a white box at time `t`."""
+    texture = np.random.default_rng(7).integers(0, 200, (SIZE[0], SIZE[1] + 200), dtype=np.uint8)
+    shift = round(pan)
+    image = np.repeat(texture[:, shift : shift + SIZE[1], None], 3, axis=2).copy()
+    x1, y1, x2, y2 = walker_box(t)[0].astype(int)
+    image[y1:y2, x1:x2] = 255
+    return image
+
+
+def white_box_detector(frame: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The white box of `frame_of`."""
+    ys, xs = np.nonzero((frame == 255).all(axis=2))
+    if not len(xs):
+        return np.zeros((0, 4)), np.zeros(0), np.zeros(0, dtype=np.int64)
+    return np.array([[xs.min(), ys.min(), xs.max() + 1, ys.max() + 1]], float), np.array([0.9]), np.zeros(1, int)
+
+
+def test_stream_takes_timestamps_in_step_with_its_frames(caplog):
+    times = times_with_gap(30, 2.0, 10)
+    tracker = Tracker(TrackerConfig(), RATE, detector=white_box_detector)
+    with caplog.at_level(logging.WARNING, logger="tracker.pipeline"):
+        ids = [[o.track_id for o in out] for out in tracker.stream((frame_of(t) for t in times), timestamps=times)]
+    assert ids[30:] == [[1]] * 10
+    assert "tracks advanced 59 frames" in caplog.text
+    short = Tracker(TrackerConfig(), RATE, detector=white_box_detector).stream(
+        [frame_of(t) for t in times[:3]], detect_ahead=False, timestamps=times[:2]
+    )
+    with pytest.raises(ValueError, match="timestamps ended before frame 2"):
+        list(short)
+
+
+def test_the_camera_motion_across_a_gap_is_not_estimated_but_counted_as_a_fallback():
+    """A pan of 4 px a frame: estimated between consecutive frames; across a 2 s gap (the camera panned 240 px) the
+    estimate is skipped (no motion applied) and counted in `camera_motion_failures`."""
+    cfg = load_config(overrides={"motion.camera_compensation": "sparse_flow"})
+    tracker = Tracker(cfg, RATE, detector=white_box_detector)
+    calls = []
+    estimator = tracker.camera_motion
+    estimate = estimator.estimate
+    estimator.estimate = lambda frame, boxes=None: calls.append(1) or estimate(frame, boxes)
+    for i in range(10):
+        tracker.update(frame_of(i / RATE, pan=i * 0.5), timestamp=i / RATE)
+    assert tracker.camera_motion_failures == 0 and len(calls) == 10
+    tracker.update(frame_of(9 / RATE + 2.0, pan=35.0), timestamp=9 / RATE + 2.0)
+    assert tracker.camera_motion_failures == 1 and len(calls) == 10
+    assert estimator.estimates == 10  # 9 estimated, and the one skipped
+    tracker.update(frame_of(10 / RATE + 2.0, pan=35.5), timestamp=10 / RATE + 2.0)
+    assert tracker.camera_motion_failures == 1 and len(calls) == 11
+
+
+# ------------------------------------------------------------------------------------------------ the CLI's live path
+def test_track_passes_a_live_streams_frame_times_to_the_tracker(tmp_path):
+    """`track` of a live source hands each frame's `FrameSource.frame_time` to the tracker: a 2 s outage is
+    advanced (the walker keeps one ID); a video file's frames stay consecutive."""
+    times = times_with_gap(30, 2.0, 20)
+
+    def frames(src: FrameSource):
+        for number, t in enumerate(times, start=1):
+            src.frame_time = t
+            yield number, frame_of(t)
+
+    results = {}
+    for live in (True, False):
+        source = FrameSource("cam", "stream" if live else "video", RATE, None, live=live, _frames=frames)
+        tracker = Tracker(TrackerConfig(), RATE, detector=white_box_detector)
+        summary = track_source(tracker, source, tmp_path / str(live), save_video=False, progress=False)
+        results[live] = (summary.tracks, tracker.core.frame_index)
+    assert results[True] == ({1}, len(times) + 59)
+    assert results[False][1] == len(times) and len(results[False][0]) == 2
+
+
+class _Capture:
+    """A stand-in for a live `cv2.VideoCapture`: its frames' `CAP_PROP_POS_MSEC`, each read taking `waits` seconds
+    of a fake monotonic clock."""
+
+    def __init__(self, positions: list[float], waits: list[float], clock: list[float]) -> None:
+        self.positions, self.waits, self.clock, self.at = positions, waits, clock, -1
+
+    def isOpened(self) -> bool:  # OpenCV's name
+        return True
+
+    def read(self) -> tuple[bool, np.ndarray | None]:
+        self.at += 1
+        if self.at >= len(self.positions):
+            raise KeyboardInterrupt  # (the end of the test's stream)
+        self.clock[0] += self.waits[self.at]
+        return True, np.zeros((4, 4, 3), np.uint8)
+
+    def get(self, prop: int) -> float:
+        assert prop == cv2.CAP_PROP_POS_MSEC
+        return self.positions[self.at]
+
+    def release(self) -> None:
+        pass
+
+
+def live_times(monkeypatch, positions: list[float], waits: list[float]) -> list[float]:
+    clock = [100.0]
+    monkeypatch.setattr(live_clock.time, "monotonic", lambda: clock[0])
+    source = FrameSource("cam", "stream", None, None, live=True)
+    reader = _live_frames(0, "cam", _Capture(positions, waits, clock))(source)
+    times = []
+    with pytest.raises(KeyboardInterrupt):
+        for _ in reader:
+            times.append(source.frame_time)
+    return times
+
+
+def test_a_live_streams_times_are_its_presentation_times_where_plausible(monkeypatch):
+    """The stream's own times tell a stall (and frames it dropped) whatever the waits; a tracker slower than the
+    stream (no wait: frames buffered) does not make gaps."""
+    times = live_times(monkeypatch, [0.0, 40.0, 80.0, 5080.0, 5120.0], [0.0, 0.0, 0.0, 0.0, 0.0])
+    assert times == pytest.approx([0.0, 0.04, 0.08, 5.08, 5.12])
+
+
+def test_a_live_stream_without_presentation_times_is_timed_by_the_waits_for_its_frames(monkeypatch):
+    """A webcam whose backend gives no time (0 always): the time waited for each frame, a stall of 5 s included."""
+    times = live_times(monkeypatch, [0.0] * 5, [0.01, 0.04, 0.04, 5.0, 0.0])
+    assert times[1:] == pytest.approx([0.04, 0.08, 5.08, 5.08], abs=1e-9)
+    assert all(b > a for a, b in itertools.pairwise(times))  # strictly later, a wait of 0 too

@@ -1,0 +1,106 @@
+"""`StreamClock`: the time of a stream's frames (`Tracker.update(..., timestamp=)`), and the gaps it holds.
+
+A live source that stalls, or a service that drops frames under load, gives the tracker two frames far apart in time.
+Counted in frames, the Kalman prediction would move each person one frame's worth and lost tracks would age one
+frame. With each frame's time (seconds: a monotonic clock or the stream's presentation time), the frames elapsed
+since the previous one are `round((t - t_prev) * frame_rate)`; a gap of k > 1 frames is advanced k - 1 frames with
+no detections before the frame is tracked (`TrackerCore.advance`), or, longer than `lifecycle.max_gap_seconds`,
+taken as a scene cut (`TrackerCore.end_tracks`). A frame nearer than `lifecycle.min_gap_seconds` after the one before
+is the next frame, as without times: a source a little slower than the rate the tracker was built at (a webcam in
+low light) or a clock's jitter would otherwise make every frame a gap.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from tracker.config import LifecycleConfig
+
+__all__ = ["Gap", "StreamClock", "checked_timestamp"]
+
+
+class Gap(NamedTuple):
+    """What a frame's time says happened since the frame before (`StreamClock.gap`)."""
+
+    frames: int  # frames to advance with no detections before this one (0: it is the next frame)
+    seconds: float  # the time since the frame before
+    cut: bool  # longer than `lifecycle.max_gap_seconds`: a scene cut, not advanced frame by frame
+
+
+NO_GAP = Gap(0, 0.0, False)
+
+
+def checked_timestamp(timestamp: Any, name: str = "timestamp") -> float | None:
+    """`timestamp` as a float (seconds), or None for None.
+
+    Raises:
+        TypeError: not a real number (a bool, a string, an array, a datetime: give seconds as a float).
+        ValueError: NaN or infinite.
+    """
+    if timestamp is None:
+        return None
+    if isinstance(timestamp, bool | np.bool_) or not isinstance(timestamp, int | float | np.integer | np.floating):
+        raise TypeError(
+            f"{name} must be the frame's time in seconds as a float (time.monotonic(), or the stream's presentation "
+            f"time: CAP_PROP_POS_MSEC / 1000), got {type(timestamp).__name__}"
+        )
+    value = float(timestamp)
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be a finite number of seconds, got {value}")
+    return value
+
+
+@dataclass
+class StreamClock:
+    """The time of the last frame a tracker counted, tracked or advanced (None: no time given since `reset`).
+
+    Args:
+        frame_rate: the tracker's frames/s.
+        lifecycle: `min_gap_seconds` and `max_gap_seconds`.
+    """
+
+    frame_rate: float
+    lifecycle: LifecycleConfig
+    last: float | None = None
+
+    def gap(self, timestamp: float | None, name: str = "timestamp") -> Gap:
+        """The gap before a frame at `timestamp` (None: no time given, the next frame). Changes nothing.
+
+        Raises:
+            ValueError: a time at or before the last frame's (naming both): a clock that went back, or a frame
+                given twice.
+        """
+        if timestamp is None or self.last is None:
+            return NO_GAP
+        seconds = timestamp - self.last
+        if seconds <= 0:
+            said = "repeats" if seconds == 0 else "goes back from"
+            raise ValueError(
+                f"{name} {timestamp:.6f} s {said} the last frame's {self.last:.6f} s: each frame's time must be later "
+                "than the one before (the same clock for the whole stream; reset() starts another)"
+            )
+        life = self.lifecycle
+        if seconds < life.min_gap_seconds:
+            return Gap(0, seconds, False)
+        frames = max(round(seconds * self.frame_rate) - 1, 0)
+        return Gap(frames, seconds, frames > 0 and seconds > life.max_gap_seconds)
+
+    def counted(self, timestamp: float | None) -> None:
+        """A frame at `timestamp` was tracked (None: the next frame, one frame after the last time, if any)."""
+        if timestamp is not None:
+            self.last = timestamp
+        elif self.last is not None:
+            self.last += 1.0 / self.frame_rate
+
+    def advanced_to(self, timestamp: float) -> None:
+        """The gap before a frame at `timestamp` was advanced, and the frame not tracked yet: the last frame counted
+        is the one before it (given again, the frame is the next one, not a second gap)."""
+        self.last = timestamp - 1.0 / self.frame_rate
+
+    def reset(self) -> None:
+        """A new stream: no time yet."""
+        self.last = None
