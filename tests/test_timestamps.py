@@ -12,9 +12,11 @@ import pytest
 
 from tracker import Tracker, TrackerConfig, load_config
 from tracker.config import ConfigError
+from tracker.gallery import Gallery
 from tracker.io import live_clock
 from tracker.io.sources import FrameSource, _live_frames
 from tracker.run import track_source
+from tracker.testing import Walker, linear_path, noise_for_similarity, reid_like_identities, render
 
 RATE = 30.0  # frames/s of the scenes
 SIZE = (480, 2000)  # (height, width): wide, so the walker stays in view through a gap
@@ -262,3 +264,29 @@ def test_a_live_stream_without_presentation_times_is_timed_by_the_waits_for_its_
     times = live_times(monkeypatch, [0.0] * 5, [0.01, 0.04, 0.04, 5.0, 0.0])
     assert times[1:] == pytest.approx([0.04, 0.08, 5.08, 5.08], abs=1e-9)
     assert all(b > a for a, b in itertools.pairwise(times))  # strictly later, a wait of 0 too
+
+
+def test_a_scene_cut_stores_the_people_in_the_gallery_and_recognises_them_after_it():
+    """The cut ends every track as one lost too long: its identity goes to the gallery, so the three people seen
+    before a cut get new track IDs after it but their global IDs back."""
+    identities = reid_like_identities(3, 512)
+    walkers = [Walker(i, linear_path(150 + 300 * i, 300, 1, 0)) for i in range(3)]
+    cfg = load_config(overrides={"device": "cpu", "lifecycle.max_gap_seconds": 1.5})
+    tracker = Tracker(cfg, 10.0, gallery=Gallery(cfg.gallery))
+    rng = np.random.default_rng(0)
+
+    def seen(frames: range, start: float) -> dict[int, tuple[int, int | None]]:
+        people = {}
+        for f in frames:
+            det = render(walkers, f, identities, noise_for_similarity(0.85, 512), rng)
+            out = tracker.update_detections(
+                det.boxes_xyxy, det.scores, embeddings=det.embeddings, timestamp=start + f / 10
+            )
+            people.update({int(det.identities[o.detection_index]): (o.track_id, o.global_id) for o in out})
+        return people
+
+    before = seen(range(20), 0.0)
+    after = seen(range(20, 40), 2.0)
+    assert sorted(i for i, _ in before.values()) == [1, 2, 3]
+    assert sorted(i for i, _ in after.values()) == [4, 5, 6]
+    assert {p: g for p, (_, g) in after.items()} == {p: g for p, (_, g) in before.items()}
