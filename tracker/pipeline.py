@@ -886,7 +886,8 @@ class Tracker:
         estimator = self.camera_motion
         skipped = None  # after a gap: the motion the estimator held back (its estimate across the gap is skipped)
         if gap.frames:
-            self._pass_gap(gap, timestamp, size)
+            with torch_threads(self.config.core_threads), self._blas:  # (the core's threads, as for a frame)
+                self._pass_gap(gap, timestamp, size)
             if given is None and estimator is not None:  # (not one frame's motion: not estimated; a fallback)
                 skipped = (estimator.skip(frame, dets.boxes_xyxy), estimator.noise_px)
         before = None if estimator is None else estimator.checkpoint()
