@@ -783,7 +783,12 @@ class Tracker:
                 `camera_motions` that is not iterable or is one motion (a (2, 3) or (3, 3) array), or a list or
                 array of another length than a list or array of frames, at the first `next()`; motions that end
                 before the frames do, at the frame left without one (the frames before it were tracked), or go on
-                after the last frame, after its tracks were yielded.
+                after the last frame, after its tracks were yielded. `timestamps` that is not iterable (one number,
+                a string), at the first `next()`; that ends before the frames do, at the frame left without one; an
+                item that is not finite (named "timestamps item i") or at or before the last frame's time (as
+                `update`'s `timestamp`), when its frame is reached.
+            TypeError: a `timestamps` item that is not a number (named "timestamps item i"), when its frame is
+                reached.
         """
         detector = self._check_detector()  # (the thread detecting ahead keeps it: a `close()` meanwhile stops at the
         # next frame)
