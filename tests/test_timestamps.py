@@ -293,3 +293,22 @@ def test_a_scene_cut_stores_the_people_in_the_gallery_and_recognises_them_after_
     assert sorted(i for i, _ in before.values()) == [1, 2, 3]
     assert sorted(i for i, _ in after.values()) == [4, 5, 6]
     assert {p: g for p, (_, g) in after.items()} == {p: g for p, (_, g) in before.items()}
+
+
+def test_a_frame_that_fails_after_a_gap_is_given_again_as_the_next_frame():
+    """The gap stays advanced when its frame fails (an `embed` raising): given again with the same time, the frame is
+    tracked once, not after a second advance; `reset()` starts a new clock (an earlier time is then no error)."""
+    tracker = Tracker(TrackerConfig(), RATE)
+    walk(tracker, [i / RATE for i in range(20)])
+    late = 19 / RATE + 2.0
+
+    def failing(rows):
+        raise RuntimeError("out of memory")
+
+    with pytest.raises(RuntimeError, match="out of memory"):
+        tracker.update_detections(walker_box(late), np.array([0.9]), frame_size=SIZE, embed=failing, timestamp=late)
+    assert tracker.core.frame_index == 20 + 59
+    assert walk(tracker, [late]) == [1]
+    assert tracker.core.frame_index == 20 + 59 + 1
+    tracker.reset()
+    assert walk(tracker, [0.0, 1 / RATE]) == [1, 1]
