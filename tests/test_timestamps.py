@@ -61,6 +61,24 @@ def test_a_person_walking_through_a_two_second_gap_keeps_their_id_with_timestamp
     assert set(plain[62:]) == {2}, plain  # what happens without times: the walker is taken for someone new
 
 
+def test_gaps_frame_after_frame_are_told_as_a_unit_or_rate_mistake(caplog):
+    """Milliseconds given as seconds make every frame a gap of ~33 s: each gap's warning says, from the second gap
+    in a row, that the times may not be seconds or the frame rate not the stream's. One outage is told without it."""
+    with caplog.at_level(logging.WARNING, logger="tracker.pipeline"):
+        walk(Tracker(TrackerConfig(), RATE), [1000.0 * i / RATE for i in range(4)])
+    gaps = [r.getMessage() for r in caplog.records if "stream gap" in r.getMessage()]
+    assert len(gaps) == 3, gaps
+    assert "not milliseconds" not in gaps[0]
+    hint = "are the timestamps seconds, not milliseconds, and is the tracker's frame_rate 30"
+    assert all(hint in g for g in gaps[1:])
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="tracker.pipeline"):
+        times = times_with_gap(5, 2.0, 5)
+        walk(Tracker(TrackerConfig(), RATE), times + [times[-1] + 2.0 + i / RATE for i in range(3)])  # two outages
+    assert caplog.text.count("stream gap") == 2
+    assert "not milliseconds" not in caplog.text
+
+
 @pytest.mark.parametrize(("min_gap", "jitter"), [(0.0, 0.006), (0.2, 0.012)])
 def test_frames_a_frame_apart_give_the_outputs_of_no_timestamps(min_gap, jitter):
     """Times one frame apart advance nothing: the outputs are those without times. With `lifecycle.min_gap_seconds`

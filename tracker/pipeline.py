@@ -929,27 +929,34 @@ class Tracker:
         if not gap.frames or timestamp is None:
             return
         core = self.core
+        hint = ""
+        if self._clock.advanced_to(timestamp):  # (the frame before came after a gap too)
+            hint = (
+                " (the frame before came after a gap too: are the timestamps seconds, not milliseconds, and is the "
+                f"tracker's frame_rate {self.frame_rate:g} the stream's?)"
+            )
         if gap.cut:
             ended = len(core.tracks)
             core.end_tracks(gap.frames)
             log.warning(
                 "stream gap of %.1f s before the frame at %.3f s, above lifecycle.max_gap_seconds %g: a scene cut, "
-                "%d track(s) ended",
+                "%d track(s) ended%s",
                 gap.seconds,
                 timestamp,
                 self.config.lifecycle.max_gap_seconds,
                 ended,
+                hint,
             )
         else:
             stepped = core.advance(gap.frames, frame_size)
             log.warning(
-                "stream gap of %.1f s before the frame at %.3f s: tracks advanced %d frames (%d with a track left)",
+                "stream gap of %.1f s before the frame at %.3f s: tracks advanced %d frames (%d with a track left)%s",
                 gap.seconds,
                 timestamp,
                 gap.frames,
                 stepped,
+                hint,
             )
-        self._clock.advanced_to(timestamp)
 
     def _frame_motion(
         self, frame: np.ndarray, dets: Detections, given: tuple[np.ndarray, float] | None

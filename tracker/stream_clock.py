@@ -66,6 +66,7 @@ class StreamClock:
     frame_rate: float
     lifecycle: LifecycleConfig
     last: float | None = None
+    after_gap: float | None = None  # the time of the last frame that came after a gap (`advanced_to`)
 
     def gap(self, timestamp: float | None, name: str = "timestamp") -> Gap:
         """The gap before a frame at `timestamp` (None: no time given, the next frame). Changes nothing.
@@ -96,11 +97,19 @@ class StreamClock:
         elif self.last is not None:
             self.last += 1.0 / self.frame_rate
 
-    def advanced_to(self, timestamp: float) -> None:
+    def advanced_to(self, timestamp: float) -> bool:
         """The gap before a frame at `timestamp` was advanced, and the frame not tracked yet: the last frame counted
-        is the one before it (given again, the frame is the next one, not a second gap)."""
+        is the one before it (given again, the frame is the next one, not a second gap).
+
+        Returns:
+            Whether the frame before came after a gap too: gaps frame after frame are no outage but times in
+            another unit than seconds (milliseconds) or a tracker built at another frame rate than the stream's.
+        """
+        in_a_row = self.after_gap is not None and self.after_gap == self.last
+        self.after_gap = timestamp
         self.last = timestamp - 1.0 / self.frame_rate
+        return in_a_row
 
     def reset(self) -> None:
         """A new stream: no time yet."""
-        self.last = None
+        self.last = self.after_gap = None
