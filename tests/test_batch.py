@@ -2343,6 +2343,34 @@ def test_tracks_too_short_for_the_gallery_get_the_next_global_ids_not_ones_far_b
     assert Gallery.load(tmp_path / "site.gallery", cfg.gallery).new_id() == 5
 
 
+def test_the_global_result_is_the_tasks_mot_result_with_global_ids(tmp_path):
+    """`<name>.global.txt` repeats the task's MOT rows as written (boxes to 2 decimals, scores to 4), the global ID
+    in place of the track's: a scorer reads both alike."""
+    from tracker.batch_link import LinkedVideo, link_batch, save_video_identities
+
+    cfg = TrackerConfig()
+    looks = np.random.default_rng(0).normal(size=(2, 4, 16)).astype(np.float32)
+    task = Gallery(cfg.gallery)
+    for gid in (1, 2):
+        task.add(gid, looks[gid - 1], 0, Sighting(1, 0.0, "clip"))
+    out = tmp_path / "clip"
+    out.mkdir()
+    boxes = {1: [100.07, 0.1, 50.99, 120.35], 2: [-3.5, 7.25, 0.01, 2099.99]}
+    frame = [{"id": t, "global_id": t, "xyxy": [x, y, x + w, y + h]} for t, (x, y, w, h) in boxes.items()]
+    (out / "clip.jsonl").write_text(json.dumps({"frame": 3, "tracks": frame}) + "\n")
+    task_rows = [f"3,{t},{x:.2f},{y:.2f},{w:.2f},{h:.2f},0.8765,-1,-1,-1" for t, (x, y, w, h) in boxes.items()]
+    (out / "clip.txt").write_text("".join(f"{row}\n" for row in task_rows))
+    save_video_identities(task, out, "clip")
+    start = Gallery(cfg.gallery)  # a gallery with another person: the clip's people get global IDs 2 and 3
+    start.add(1, np.random.default_rng(1).normal(size=(4, 16)).astype(np.float32), 0, Sighting(1, 0.0, "old"))
+    start.save(tmp_path / "site.gallery")
+
+    [ids] = link_batch([LinkedVideo(out, "clip")], tmp_path / "site.gallery", cfg)
+    assert ids == {1: 2, 2: 3}
+    expected = [row.replace(f"3,{t},", f"3,{ids[t]},", 1) for row, t in zip(task_rows, boxes, strict=True)]
+    assert (out / "clip.global.txt").read_text().splitlines() == expected
+
+
 def one_person_clip_identities(tmp_path: Path, cfg: TrackerConfig) -> Path:
     """The folder `clip` of a finished task's outputs for the reduce: one track, global ID 1, stored with 4 looks."""
     from tracker.batch_link import save_video_identities

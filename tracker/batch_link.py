@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any
 from tracker.config import TrackerConfig
 from tracker.gallery import Gallery, GalleryConflictError
 from tracker.gallery_file import FileVersion, file_version, written_by_another
-from tracker.io.mot import read_mot_rows, write_text_atomic
+from tracker.io.mot import format_mot_row, read_mot_rows, tlwh_to_xyxy, write_text_atomic
 from tracker.io.strict_json import write_json_atomic
 
 if TYPE_CHECKING:
@@ -359,9 +359,9 @@ def _write_global(video: LinkedVideo, tracks: dict[int, int], by_task_gid: dict[
     """`<stem>.global.json` and `<stem>.global.txt` (the task's MOT rows with the batch's global IDs)."""
     note = {"tracks": {str(t): g for t, g in sorted(tracks.items())}}
     write_json_atomic(video.out_dir / f"{video.stem}{GLOBAL_JSON_SUFFIX}", note, indent=1)
-    lines = []
-    for row in read_mot_rows(video.out_dir / f"{video.stem}.txt"):
-        gid = by_task_gid.get(int(row[1]), int(row[1]))
-        x, y, w, h = row[2:6]
-        lines.append(f"{int(row[0])},{gid},{x:.2f},{y:.2f},{w:.2f},{h:.2f},{row[6]:.4f},-1,-1,-1\n")
+    rows = read_mot_rows(video.out_dir / f"{video.stem}.txt")
+    lines = [
+        format_mot_row(row[0], by_task_gid.get(int(row[1]), int(row[1])), xyxy, row[6])
+        for row, xyxy in zip(rows, tlwh_to_xyxy(rows[:, 2:6]), strict=True)
+    ]
     write_text_atomic(video.out_dir / f"{video.stem}{GLOBAL_TXT_SUFFIX}", "".join(lines))
