@@ -176,6 +176,42 @@ def _places_in(gallery: Path, out: Path) -> list[tuple[str, ...]]:
     return places
 
 
+def _check_engine(
+    engine: str, address: str | None, gpus_per_video: float, workers: int | None, names: SettingNames
+) -> None:
+    """`track_many`'s engine settings, refused (its TypeError and ValueError, an ImportError without Ray, a
+    ConnectionError for an `address` that accepts no connection) before any work; `workers` with Ray is a warning."""
+    if engine not in ENGINES:
+        raise ValueError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
+    if isinstance(gpus_per_video, bool) or not isinstance(gpus_per_video, numbers.Real):  # ("0.5": a bare "'<=' not
+        raise TypeError(  # supported between instances of 'int' and 'str'")
+            f"gpus_per_video must be a number (a GPU share: 0.25, 0.5, 1, ...; 0: none), got "
+            f"{type(gpus_per_video).__name__} {gpus_per_video!r}"
+        )
+    if not 0 <= gpus_per_video < float("inf"):  # NaN too: Ray failed on it after starting ("cannot convert")
+        raise ValueError(f"gpus_per_video must be a finite number >= 0, got {gpus_per_video}")
+    if gpus_per_video > 1 and not float(gpus_per_video).is_integer():  # (Ray refused it once started, as a tuple)
+        raise ValueError(
+            f"{names.setting('gpus_per_video', float(gpus_per_video))}: a share above 1 must be whole GPUs (Ray gives "
+            "a task part of one GPU, or whole GPUs): 0.25, 0.5, 1, 2, ..."
+        )
+    if engine == "local" and (gpus_per_video or address):  # (each named only where given: `--address auto` alone
+        given = [name for name, value in ((names.gpus_per_video, gpus_per_video), (names.address, address)) if value]
+        verb = "needs" if len(given) == 1 else "need"  # was told "--gpus-per-video and --address need ...")
+        raise ValueError(
+            f"{' and '.join(given)} {verb} {names.setting('engine', 'ray')} (local processes share the device)"
+        )
+    if engine == "ray":
+        from tracker.ray_engine import check_reachable, import_ray
+
+        if workers is not None:  # (the CLI refuses `--workers` with Ray; a caller's call goes on, as it did)
+            log.warning(
+                "workers=%s is not used with engine='ray': Ray runs one task per free CPU of its nodes", workers
+            )
+        import_ray()  # the clear errors before any work
+        check_reachable(address, names)
+
+
 def track_many(
     sources: Sequence[str | Path],
     config: TrackerConfig | str | Path | None,
@@ -263,37 +299,9 @@ def track_many(
             f"gallery must be the path of a gallery file (every task reads it, the batch saves it), got "
             f"{type(gallery).__name__}"
         )
-    if engine not in ENGINES:
-        raise ValueError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
     if not sources:
         raise ValueError("no sources to track")
-    if isinstance(gpus_per_video, bool) or not isinstance(gpus_per_video, numbers.Real):  # ("0.5": a bare "'<=' not
-        raise TypeError(  # supported between instances of 'int' and 'str'")
-            f"gpus_per_video must be a number (a GPU share: 0.25, 0.5, 1, ...; 0: none), got "
-            f"{type(gpus_per_video).__name__} {gpus_per_video!r}"
-        )
-    if not 0 <= gpus_per_video < float("inf"):  # NaN too: Ray failed on it after starting ("cannot convert")
-        raise ValueError(f"gpus_per_video must be a finite number >= 0, got {gpus_per_video}")
-    if gpus_per_video > 1 and not float(gpus_per_video).is_integer():  # (Ray refused it once started, as a tuple)
-        raise ValueError(
-            f"{names.setting('gpus_per_video', float(gpus_per_video))}: a share above 1 must be whole GPUs (Ray gives "
-            "a task part of one GPU, or whole GPUs): 0.25, 0.5, 1, 2, ..."
-        )
-    if engine == "local" and (gpus_per_video or address):  # (each named only where given: `--address auto` alone
-        given = [name for name, value in ((names.gpus_per_video, gpus_per_video), (names.address, address)) if value]
-        verb = "needs" if len(given) == 1 else "need"  # was told "--gpus-per-video and --address need ...")
-        raise ValueError(
-            f"{' and '.join(given)} {verb} {names.setting('engine', 'ray')} (local processes share the device)"
-        )
-    if engine == "ray":
-        from tracker.ray_engine import check_reachable, import_ray
-
-        if workers is not None:  # (the CLI refuses `--workers` with Ray; a caller's call goes on, as it did)
-            log.warning(
-                "workers=%s is not used with engine='ray': Ray runs one task per free CPU of its nodes", workers
-            )
-        import_ray()  # the clear errors before any work
-        check_reachable(address, names)
+    _check_engine(engine, address, gpus_per_video, workers, names)
     # (None: the defaults; one built in Python, `dataclasses.replace`, checked here as `Tracker` checks it: else an
     # invalid one failed every video in turn)
     if save_video:  # (not UTF-8: every video failed at its first frame, after its models loaded)
