@@ -43,10 +43,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # this checkout's tracker/, not the installed one
 
 from tracker.assignment import linear_assignment  # noqa: E402
+from tracker.association import iou_matrix  # noqa: E402
 from tracker.closed_pipe import run_tool  # noqa: E402
 from tracker.eval.report import result_split  # noqa: E402
 from tracker.eval.sequences import find_sequences, val_half_frames, window_rows  # noqa: E402
 from tracker.eval.variants import MIN_VISIBLE_FRACTION, NAME_SEPARATOR, FrameTransform, default_variants_dir  # noqa: E402
+from tracker.io.mot import read_mot_rows, tlwh_to_xyxy  # noqa: E402
 
 MATCH_IOU = 0.5  # CLEAR MOT's match threshold
 DUPLICATE_IOU = 0.3  # mean IoU with a matched box of ours that makes a duplicate
@@ -72,11 +74,8 @@ class TrackFP:
 
 
 def iou_tlwh(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """(N, M) IoU of (N, 4) and (M, 4) top-left-width-height boxes."""
-    low = np.maximum(a[:, None, :2], b[None, :, :2])
-    high = np.minimum(a[:, None, :2] + a[:, None, 2:], b[None, :, :2] + b[None, :, 2:])
-    inter = np.clip(high - low, 0, None).prod(axis=2)
-    return inter / (a[:, 2:].prod(axis=1)[:, None] + b[:, 2:].prod(axis=1)[None, :] - inter)
+    """(N, M) IoU of (N, 4) and (M, 4) top-left-width-height boxes (the tracker's `iou_matrix`)."""
+    return iou_matrix(tlwh_to_xyxy(a), tlwh_to_xyxy(b))
 
 
 def sequence_folder(name: str, data: list[Path]) -> Path | None:
@@ -109,7 +108,7 @@ def cut_out_people(folder: Path, width: int, height: int) -> np.ndarray:
         return np.zeros((0, 6))
     by_source = {int(s): FrameTransform(int(f), int(s), sc, x0, y0) for f, s, sc, x0, y0 in meta["transforms"]}
     out = []
-    for row in np.loadtxt(source, delimiter=",", ndmin=2):
+    for row in read_mot_rows(source):
         t = by_source.get(int(row[0]))
         if t is None:
             continue
@@ -128,10 +127,10 @@ def classify(results: Path, folder: Path, val_half: bool = False) -> tuple[int, 
     info = configparser.ConfigParser()
     info.read(folder / "seqinfo.ini")
     width, height = int(info["Sequence"]["imWidth"]), int(info["Sequence"]["imHeight"])
-    gt = np.loadtxt(folder / "gt" / "gt.txt", delimiter=",", ndmin=2)
+    gt = read_mot_rows(folder / "gt" / "gt.txt")
     if val_half:  # renumbered as the results are (else the first half's people met the second half's boxes)
         gt = window_rows(gt, *val_half_frames(int(info["Sequence"]["seqLength"])))
-    ours = np.loadtxt(results, delimiter=",", ndmin=2)
+    ours = read_mot_rows(results)
     cut_out = cut_out_people(folder, width, height)
     fps: dict[int, list[tuple[int, np.ndarray, float, float, bool]]] = collections.defaultdict(list)
     tps: collections.Counter[int] = collections.Counter()
