@@ -312,6 +312,50 @@ def _first_missing_image(seq: Sequence) -> str:
     return f"{seq.name} (no {missing})"
 
 
+def _summary_extra(
+    args: argparse.Namespace,
+    results: list[RunResult],
+    elapsed: float,
+    motion_only: list[str],
+    uncompensated: list[str],
+) -> dict[str, Any]:
+    """summary.json's fields beside the metrics (`write_summary`'s extras): the run's inputs, its time and cache use,
+    the peers that failed, and ours' per-sequence figures (calibration, still boxes, noise, width, camera motion)."""
+    failures = [r for r in results if r.failure is not None]
+    return {
+        # absolute (as typed, a relative path was of no use from another folder), its links kept: a sequence folder
+        # that is a link, resolved, named its target's sequence, not the one the results are named after
+        "data": os.path.abspath(args.data),
+        "split": args.split,
+        "detections": args.detections,
+        "elapsed_s": elapsed,
+        "cache_hits": sum(r.cache_hit for r in results if r.tracker == OURS),
+        "inputs_s": sum(r.inputs_seconds for r in results if r.tracker == OURS),
+        "resumed": sum(r.resumed for r in results),
+        # ours' embedding rows refused as NaN, infinite or zero, all sequences (matched by motion only; as `track`'s)
+        "invalid_embeddings": sum(r.invalid_embeddings for r in results if r.tracker == OURS),
+        # peers that raised, left out of the table: {tracker: {sequence: "frame N: Error: message"}}
+        "peer_failures": {
+            t: {r.sequence: r.failure for r in failures if r.tracker == t}
+            for t in dict.fromkeys(r.tracker for r in failures)
+        },
+        "motion_only": motion_only,
+        "no_camera_compensation": uncompensated,  # compensation configured, but no images to estimate it from
+        # ours' calibrated appearance bounds per sequence (`Calibration.summary()` at the end of each)
+        "calibration": {r.sequence: r.calibration for r in results if r.tracker == OURS and r.calibration},
+        # ours' fixed-scene-object figures per sequence (`StillBoxes.summary()`: jitter bound, tracks not reported)
+        "still": {r.sequence: r.still for r in results if r.tracker == OURS and r.still},
+        # ours' measured box noise per sequence (`MeasurementNoise.summary()`: updates, whiteness, factors)
+        "measurement_noise": {
+            r.sequence: r.measurement_noise for r in results if r.tracker == OURS and r.measurement_noise
+        },
+        # ours' reported box width per sequence (`TrackerCore.report_width()`: the aspect width's weight, measured)
+        "report_width": {r.sequence: r.report_width for r in results if r.tracker == OURS and r.report_width},
+        # ours' camera-motion estimates per sequence where compensation ran (frames estimated, failed, held back)
+        "camera_motion": {r.sequence: r.camera_motion for r in results if r.tracker == OURS and r.camera_motion},
+    }
+
+
 def _report(
     args: argparse.Namespace,
     compare: bool,
@@ -367,38 +411,7 @@ def _report(
     ours = scores[OURS]
     per_seq = {s.name: ours[s.name] | _timing([r for r in results if r.sequence == s.name], OURS) for s in sequences}
     combined = ours[_COMBINED] | _timing(results, OURS)
-    extra: dict[str, Any] = {
-        # absolute (as typed, a relative path was of no use from another folder), its links kept: a sequence folder
-        # that is a link, resolved, named its target's sequence, not the one the results are named after
-        "data": os.path.abspath(args.data),
-        "split": args.split,
-        "detections": args.detections,
-        "elapsed_s": elapsed,
-        "cache_hits": sum(r.cache_hit for r in results if r.tracker == OURS),
-        "inputs_s": sum(r.inputs_seconds for r in results if r.tracker == OURS),
-        "resumed": sum(r.resumed for r in results),
-        # ours' embedding rows refused as NaN, infinite or zero, all sequences (matched by motion only; as `track`'s)
-        "invalid_embeddings": sum(r.invalid_embeddings for r in results if r.tracker == OURS),
-        # peers that raised, left out of the table: {tracker: {sequence: "frame N: Error: message"}}
-        "peer_failures": {
-            t: {r.sequence: r.failure for r in failures if r.tracker == t}
-            for t in dict.fromkeys(r.tracker for r in failures)
-        },
-        "motion_only": motion_only,
-        "no_camera_compensation": uncompensated,  # compensation configured, but no images to estimate it from
-        # ours' calibrated appearance bounds per sequence (`Calibration.summary()` at the end of each)
-        "calibration": {r.sequence: r.calibration for r in results if r.tracker == OURS and r.calibration},
-        # ours' fixed-scene-object figures per sequence (`StillBoxes.summary()`: jitter bound, tracks not reported)
-        "still": {r.sequence: r.still for r in results if r.tracker == OURS and r.still},
-        # ours' measured box noise per sequence (`MeasurementNoise.summary()`: updates, whiteness, factors)
-        "measurement_noise": {
-            r.sequence: r.measurement_noise for r in results if r.tracker == OURS and r.measurement_noise
-        },
-        # ours' reported box width per sequence (`TrackerCore.report_width()`: the aspect width's weight, measured)
-        "report_width": {r.sequence: r.report_width for r in results if r.tracker == OURS and r.report_width},
-        # ours' camera-motion estimates per sequence where compensation ran (frames estimated, failed, held back)
-        "camera_motion": {r.sequence: r.camera_motion for r in results if r.tracker == OURS and r.camera_motion},
-    }
+    extra = _summary_extra(args, results, elapsed, motion_only, uncompensated)
     title = f"{folder_name(Path(args.data))}: {args.detections} detections, {args.split}"
     if variant is not None:
         extra["variant"] = variant
@@ -606,19 +619,9 @@ def _run(argv: list[str] | None, compare: bool) -> int:
 def _run_parsed(args: argparse.Namespace, parser: argparse.ArgumentParser, name: str) -> int:
     compare = name == "compare"
     args.set = option_overrides(parser, args.set, {})  # two `--set` of one key that disagree: a usage error
-    if args.engine == "ray" and args.workers is not None:  # (ignored: one Ray task per free CPU ran anyway)
-        print(
-            f"track {name}: error: --workers is for --engine process: Ray runs one task per free CPU of its nodes; "
-            "leave --workers out, or use --engine process",
-            file=sys.stderr,
-        )
-        return _EXIT_USER_ERROR
-    if args.variant_seed is not None and not args.variants:  # (ignored: the sequences ran as they are, unseeded)
-        print(
-            f"track {name}: error: --variant-seed seeds the camera motion of --variants (jitter's); add --variants, "
-            "or leave --variant-seed out",
-            file=sys.stderr,
-        )
+    misused = _misused_option(args)
+    if misused is not None:
+        print(f"track {name}: error: {misused}", file=sys.stderr)
         return _EXIT_USER_ERROR
     if args.workers is None:
         args.workers = _DEFAULT_WORKERS
@@ -643,13 +646,7 @@ def _run_parsed(args: argparse.Namespace, parser: argparse.ArgumentParser, name:
             require_frame_sizes(sequences)
             if args.detections == "public":
                 require_public_detections(sequences)
-            made = not Path(args.out).exists()  # removed again if nothing was written (no Ray cluster, an error)
-            make_output_folder(args.out)  # (a file of that name: said as such, before the lock's own message)
-            held.enter_context(FolderLock(Path(args.out), made_here=made))  # one run at a time writes there
-            _refuse_other_command(Path(args.out), compare)
-            _refuse_track_run(Path(args.out), name)
-            _refuse_other_layout(Path(args.out), name, args.variants)
-            held.enter_context(_marked(Path(args.out), name))  # (before anything else is written there)
+            _claim_out(Path(args.out), held, name, args.variants)
             if not args.no_cache or args.variants:  # (variants are made there too) a cache that cannot be made
                 # fails now, not after the first sequence's detections and embeddings were computed
                 make_output_folder(args.cache_dir or default_cache_dir(), role="input cache folder")
@@ -693,6 +690,35 @@ def _run_parsed(args: argparse.Namespace, parser: argparse.ArgumentParser, name:
     say(f"tracking {timing['fps']:.0f} frames/s; {evaluated} in {elapsed:.1f} s")
     say(f"results in {args.out}")
     return 0
+
+
+def _misused_option(args: argparse.Namespace) -> str | None:
+    """The usage error of an option the others leave without effect (it was ignored: the run went on without it), or
+    None."""
+    if args.engine == "ray" and args.workers is not None:  # (ignored: one Ray task per free CPU ran anyway)
+        return (
+            "--workers is for --engine process: Ray runs one task per free CPU of its nodes; leave --workers out, or "
+            "use --engine process"
+        )
+    if args.variant_seed is not None and not args.variants:  # (ignored: the sequences ran as they are, unseeded)
+        return (
+            "--variant-seed seeds the camera motion of --variants (jitter's); add --variants, or leave --variant-seed "
+            "out"
+        )
+    return None
+
+
+def _claim_out(out: Path, held: ExitStack, name: str, variants: list[str] | None) -> None:
+    """Make `out` this `track {name}` run's folder, released by `held`: made (removed again if nothing was written),
+    locked (one run at a time writes there) and marked (`_marked`); ValueError (or the lock's `FolderInUse`) for a
+    folder holding another run (`_refuse_other_command`, `_refuse_track_run`, `_refuse_other_layout`)."""
+    made = not out.exists()  # removed again if nothing was written (no Ray cluster, an error)
+    make_output_folder(out)  # (a file of that name: said as such, before the lock's own message)
+    held.enter_context(FolderLock(out, made_here=made))  # one run at a time writes there
+    _refuse_other_command(out, name == "compare")
+    _refuse_track_run(out, name)
+    _refuse_other_layout(out, name, variants)
+    held.enter_context(_marked(out, name))  # (before anything else is written there)
 
 
 def _kept(exc: KeyboardInterrupt, out: str) -> str:
