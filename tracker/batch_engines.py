@@ -165,7 +165,7 @@ def run_local(
                     if lost is None or lost in results:
                         continue
                     if handed[lost] <= batch.max_retries:  # run again, first in line
-                        monitor.died(lost, how_it_ended(worker.process.exitcode))  # (said in its "running again" line)
+                        monitor.died(lost, _how_it_ended(worker.process.exitcode))  # (said in its "running again" line)
                         waiting.appendleft(lost)
                     else:
                         results[lost] = _died(by_index[lost], worker.process.exitcode, handed[lost])
@@ -207,10 +207,10 @@ def _stop_workers(live: list[_LocalWorker], unfinished: list[VideoTask]) -> None
 def _died(task: VideoTask, exit_code: int | None, attempts: int) -> VideoResult:
     """The failed result of a video whose worker died in each of its `attempts`, in words."""
     died = count(attempts, "time")  # ("died ... 1 times" with batch.max_retries=0)
-    return failed_result(task, f"worker process died ({how_it_ended(exit_code)}) {died}", attempts)
+    return failed_result(task, f"worker process died ({_how_it_ended(exit_code)}) {died}", attempts)
 
 
-def how_it_ended(exit_code: int | None) -> str:
+def _how_it_ended(exit_code: int | None) -> str:
     """A dead process's exit code in words: "killed by signal 9 (SIGKILL)" (multiprocessing's -9), "exit code 1"."""
     if exit_code is None or exit_code >= 0:
         return f"exit code {exit_code}"

@@ -48,7 +48,7 @@ _KEPT_PROPERTIES = (  # what a recompile with other pinning copies from ultralyt
 )
 
 
-def fp16_option() -> dict[str, Any]:
+def _fp16_option() -> dict[str, Any]:
     """ultralytics' predict option for fp16 inference: `quantize=16` where the installed version has it.
 
     ultralytics 8.4.x replaced `half=True` with `quantize=16` and warns on every call given `half` (seen on a
@@ -181,7 +181,7 @@ class UltralyticsDetector:
         if self.is_pytorch:
             options["device"] = str(self.device)
             if cfg.half and self.device.type == "cuda":
-                options.update(fp16_option())
+                options.update(_fp16_option())
         threads = torch.get_num_threads()
         if cfg.threads > 0 and not self.is_pytorch:
             # An exported model runs its network on the runtime's own threads: torch only runs ultralytics' few small

@@ -130,7 +130,7 @@ def _python_signal_handlers_kept() -> Iterator[None]:
                 signal.signal(sig, handler)
 
 
-def worker_logs(ray: ModuleType) -> Path | None:
+def _worker_logs(ray: ModuleType) -> Path | None:
     """The log folder of the Ray session this process is connected to (`<temp folder>/<session>/logs`), where Ray
     writes each worker's stderr (`worker-*.err`: a task's traceback) and `python-core-worker-*.log`; on a cluster the
     same path on each node. None where Ray cannot tell (not connected, a Ray without the calls)."""
@@ -148,7 +148,7 @@ def worker_logs(ray: ModuleType) -> Path | None:
 
 def worker_logs_hint(ray: ModuleType) -> str:
     """Where a crashed task's worker left its traceback, for an error line: "the worker's logs are in <folder> ..."."""
-    folder = worker_logs(ray)
+    folder = _worker_logs(ray)
     where = f"{folder}" if folder is not None else f"Ray's session folder ({DEFAULT_LOGS} by default)"
     return f"the worker's logs (its traceback) are in {where}, on the node that ran it"
 
