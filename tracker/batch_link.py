@@ -55,6 +55,7 @@ GLOBAL_TXT_SUFFIX = ".global.txt"
 # in the batch folder (hidden: no video's folder name): the videos whose sightings the gallery file holds, and which
 # file that is (`linked_before`)
 LINK_RECORD_NAME = ".gallery-link.json"
+_QUOTED_ENTRY_CHARS = 80  # a record's entry not as the batch writes it is quoted in the error up to this many chars
 
 
 @dataclass(frozen=True)
@@ -126,7 +127,8 @@ def _checked_entries(videos: Any) -> dict[str, dict[str, Any]]:
             and all(_global_ids(entry.get(key)) for key in ("tracks", "ended_as"))
         )
         if not fine:
-            raise ValueError(f"the entry of {name!r} is not as a batch writes it: {json.dumps(entry)[:80]}")
+            quoted = json.dumps(entry)[:_QUOTED_ENTRY_CHARS]
+            raise ValueError(f"the entry of {name!r} is not as a batch writes it: {quoted}")
     return dict(videos)
 
 

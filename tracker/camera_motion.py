@@ -46,7 +46,7 @@ log = logging.getLogger(__name__)
 
 METHODS = ("none", "auto", "sparse_flow", "orb", "ecc")
 """Values of `motion.camera_compensation`."""
-IDENTITY = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+IDENTITY = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])  # the 2x3 affine of no motion: what a failed estimate gives
 _CORNER_QUALITY = 0.01  # goodFeaturesToTrack: corners at least this fraction of the strongest one
 _CORNER_MIN_DISTANCE_PX = CAMERA_CORNER_SPACING_PX  # goodFeaturesToTrack: corners' least distance, downscaled px
 _CORNER_BLOCK_SIZE = 3  # goodFeaturesToTrack: neighbourhood of the corner measure
@@ -63,10 +63,10 @@ _RANSAC_CONFIDENCE = 0.99  # estimateAffinePartial2D: RANSAC confidence
 _RANSAC_ITERATIONS = 500  # estimateAffinePartial2D: maximum RANSAC iterations
 _MAX_SCALE_CHANGE = 0.2  # |scale - 1| above this between two frames is implausible: identity
 _MAX_SHIFT_FRACTION = 0.25  # a shift larger than this fraction of the frame's longer side is implausible: identity
-_MASK_VALUE = 255
+_MASK_VALUE = 255  # OpenCV feature masks: non-zero pixels are searched (detected boxes and excluded regions are 0)
 _MIN_DETERMINANT = 1e-12  # a transform with |det| at most this maps the plane to a line or a point
 _OUT_OF_RANGE = "beyond floating-point range (not a camera motion)"
-_MIN_IMAGE_SIDE_PX = 16
+_MIN_IMAGE_SIDE_PX = 16  # the gray copy's least side, px: a flatter frame (a panorama) gets a wider copy
 _HALVINGS_FROM = 4  # the gray copy is halved first while it is at least this many times the configured width
 _ROWS_PER_GRAY_ROW = 2  # a frame is read every k-th row, k = its height // (this x the gray copy's): 1080p every 3rd
 _AUTO_FIT = "sparse_flow"  # the estimate `auto` runs (the cheapest and most accurate one, docs/camera-motion.md)

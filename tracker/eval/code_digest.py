@@ -16,7 +16,7 @@ __all__ = ["OURS_CODE", "PEER_CODE", "code_digest"]
 
 _PACKAGE = Path(__file__).resolve().parents[1]  # tracker/
 _EVAL = Path(__file__).resolve().parent  # tracker/eval/
-_DIGEST_CHARS = 16
+_DIGEST_CHARS = 16  # hex characters of the SHA-256 kept (64 bits: no two versions of the code collide in practice)
 _DRIVERS = ("eval/runner.py", "eval/inputs.py", "io/mot.py")  # feed a tracker its frames and write its rows
 _EVAL_MODULES_OF_OURS = ("runner.py", "inputs.py")  # of tracker/eval/, the ones that shape ours' rows
 

@@ -22,12 +22,13 @@ from tracker.io.strict_json import write_json_atomic, written_keys
 __all__ = ["chart_figure", "format_table", "result_split", "write_chart", "write_csv", "write_summary"]
 
 _CHART_METRICS = ("HOTA", "IDF1", "MOTA", "AssA")
-_CHART_DPI = 120
-_CHART_HEIGHT_IN = 4.5
-_CHART_MIN_WIDTH_IN = 6.0
-_CHART_WIDTH_PER_GROUP_IN = 1.2
-_CHART_MARGIN_IN = 2.0
-_CHART_HEADROOM = 1.2
+_CHART_DPI = 120  # the chart's pixels per inch (a 6 x 4.5 in chart is 720 x 540 px)
+_CHART_HEIGHT_IN = 4.5  # the chart's height, inches
+_CHART_MIN_WIDTH_IN = 6.0  # the chart's width, inches, however few its groups of bars
+_CHART_WIDTH_PER_GROUP_IN = 1.2  # inches a group of bars (a row of the table) adds to the chart's width
+_CHART_MARGIN_IN = 2.0  # inches of the chart's width beside its groups (axis, labels)
+_CHART_HEADROOM = 1.2  # the y axis reaches this times the tallest bar: room for the legend above the bars
+_GRID_ALPHA = 0.3  # opacity of the chart's horizontal grid lines (faint: the bars are read, not the grid)
 _GROUP_WIDTH = 0.8  # fraction of a category slot the bars of one group fill
 _LABEL_LINE_CHARS = 12  # tick labels are wrapped to lines this many columns wide (a group is ~16; CJK takes 2)
 _LABEL_GROUP_CHARS = 16  # a word wider than a group of bars (in columns) is cut into lines this wide
@@ -36,8 +37,8 @@ _LABEL_WORD = r"[^-+]+[-+]*|[-+]+"  # a label's words: each ends at (and keeps) 
 _LABEL_FONT = "small"
 _ELLIPSIS = "\u2026"  # starts the last line of a label cut short (the name's end)
 _WIDE = ("W", "F")  # `unicodedata.east_asian_width` classes that take two columns (wide, full-width: CJK)
-_MIN_NAME_WIDTH = 8
-_CELL_WIDTH = 8
+_MIN_NAME_WIDTH = 8  # the printed table's name column is at least this many columns wide
+_CELL_WIDTH = 8  # each value column of the printed table is this many columns wide (right-aligned)
 _HEADERS = {"ms_per_frame": "ms/frame"}
 _NO_VALUE = "-"  # a table cell whose value is undefined (NaN: a rate with nothing to count, RevP without revivals)
 # matplotlib warns, with its source line, for each character of a label its font lacks (a sequence named in CJK):
@@ -200,6 +201,6 @@ def chart_figure(rows: dict[str, dict[str, Any]], title: str) -> Any:
     ax.set_ylabel("%")
     ax.set_title(title, fontsize="medium")
     ax.legend(ncols=len(_CHART_METRICS), fontsize=_LABEL_FONT, loc="upper center")
-    ax.grid(axis="y", alpha=0.3)
+    ax.grid(axis="y", alpha=_GRID_ALPHA)
     fig.tight_layout()
     return fig

@@ -77,7 +77,7 @@ JITTER_TREMOR_PX = 2.0  # jitter: std of the frame-to-frame tremor added on top 
 JUMP_PX = 100.0  # jump: size of the sudden horizontal shift of the window
 JUMP_PERIOD_S = 1.0  # jump: seconds between two jumps
 JPEG_QUALITY = 95  # variant images are written as JPEG at this quality
-_KEY_CHARS = 12
+_KEY_CHARS = 12  # hex characters of the SHA-256 kept in a variant's folder name (48 bits: no two variants collide)
 _PARTIAL_PREFIX = ".partial-"  # a variant being made: <root>/.partial-<name>-<random>/, renamed when whole
 _UNLOCKED_GRACE_S = 60.0  # a `.partial-*` folder without a locked lock file, nothing written in it for this long, is
 # no maker's: a maker locks its folder right after creating it, or (a file system without locks) writes an image at
