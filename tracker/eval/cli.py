@@ -20,6 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from tracker.cli_args import (
+    EXIT_INTERRUPTED,
+    EXIT_USER_ERROR,
     VERBOSE_HELP,
     GivenOnce,
     GivenOnceAsSet,
@@ -87,8 +89,6 @@ log = logging.getLogger(__name__)
 
 SCORING_MODULES = ("trackeval", "matplotlib")  # TrackEval scores a run, matplotlib draws its chart: the [eval] extra
 _EXIT_FAILED = 1  # a worker died: the run's fault, not the input's
-_EXIT_USER_ERROR = 2
-_EXIT_INTERRUPTED = 130
 _MS_PER_S = 1e3
 _COMPARE_COLUMNS = ("HOTA", "IDF1", "IDSW", "MOTA", "AssA", "DetA", "FP", "FN", "RevP", "RevR", "ms_per_frame")
 _EVAL_COLUMNS = (*METRICS, "RevP", "RevR", "Revivals", "Returns", "fps")
@@ -622,7 +622,7 @@ def _run_parsed(args: argparse.Namespace, parser: argparse.ArgumentParser, name:
     misused = _misused_option(args)
     if misused is not None:
         print(f"track {name}: error: {misused}", file=sys.stderr)
-        return _EXIT_USER_ERROR
+        return EXIT_USER_ERROR
     if args.workers is None:
         args.workers = _DEFAULT_WORKERS
     if args.variant_seed is None:
@@ -675,7 +675,7 @@ def _run_parsed(args: argparse.Namespace, parser: argparse.ArgumentParser, name:
     except (ConfigError, FileNotFoundError, ValueError, OSError, ImportError) as exc:
         log.info("error details", exc_info=True)  # --verbose only
         tell(f"track {name}: error: {one_line(exc)}")
-        return _EXIT_USER_ERROR
+        return EXIT_USER_ERROR
     except WorkerDied as exc:  # (not the user's input: exit status 1)
         log.info("error details", exc_info=True)  # --verbose only
         tell(f"track {name}: error: {exc}; finished sequences are kept in {args.out}; re-run to resume")
@@ -683,7 +683,7 @@ def _run_parsed(args: argparse.Namespace, parser: argparse.ArgumentParser, name:
     except KeyboardInterrupt as exc:
         message = f"track {name}: interrupted; {_kept(exc, args.out)}; re-run to resume"
         tell(message)
-        return _EXIT_INTERRUPTED
+        return EXIT_INTERRUPTED
     elapsed = time.perf_counter() - started
     variants = f" x {count(len(args.variants), 'variant')}" if args.variants else ""
     evaluated = count(len(sequences), "sequence") + variants
