@@ -10,7 +10,7 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tracker.batch_link import save_video_identities
 from tracker.batch_progress import NullChannel, Progress
@@ -19,6 +19,9 @@ from tracker.config import BatchConfig, TrackerConfig, parse_config
 from tracker.io.strict_json import to_json
 from tracker.log_source import naming_source
 from tracker.weights import weights_here
+
+if TYPE_CHECKING:
+    from tracker.run_summary import RunSummary
 
 __all__ = ["INTERRUPTED", "THREADS_PER_VIDEO", "run_video"]
 
@@ -51,6 +54,31 @@ def _start_gallery(task: VideoTask, cfg: TrackerConfig, start: bytes | None) -> 
         path = Path(folder) / "start.gallery"
         path.write_bytes(start)
         return Gallery.load(path, cfg.gallery)
+
+
+def _given_up(task: VideoTask, result: VideoResult, reason: str) -> VideoResult:
+    """`result` (still "failed") with its `reason`, the video's partial folder removed: nothing of it is published."""
+    shutil.rmtree(task.partial_dir, ignore_errors=True)
+    result.reason = reason
+    return result
+
+
+def _video_note(task: VideoTask, summary: RunSummary, result: VideoResult, stem: str) -> dict[str, Any]:
+    """The note (`NOTE_NAME`) a finished video's folder holds: its task's fingerprint, its source (as the batch shows
+    it: a camera URL's password is written nowhere) and key, what `summary` (`track_source`'s) and `result` say of
+    its run, and its output files (a re-run reuses the video only with all of them there)."""
+    note: dict[str, Any] = {
+        "fingerprint": task.fingerprint,
+        "source": recorded_source(task.source),
+        "path": source_key(task.source),
+    }
+    note |= {"frames": summary.frames, "error": summary.error}
+    note |= {"tracks": result.tracks, "seconds": summary.seconds, "stem": stem, "ended_early": result.ended_early}
+    note["recognised"] = result.recognised
+    if summary.cut_short:  # (else left out: the note as before)
+        note["cut_short"] = True
+    note["outputs"] = [p.name for p in summary.outputs]
+    return note
 
 
 def _publish(partial: Path, final: Path) -> None:
@@ -159,44 +187,26 @@ def _run_video(
             tracker.reset()  # the identities still in view go to the task's gallery
             save_video_identities(tracker.gallery, task.partial_dir, stem)
     except Exception as exc:
-        shutil.rmtree(task.partial_dir, ignore_errors=True)
         log.info("%s failed", task.name, exc_info=True)
-        result.reason = f"{type(exc).__name__}: {one_line(exc)}"
-        return result
+        return _given_up(task, result, f"{type(exc).__name__}: {one_line(exc)}")
     result.frames, result.seconds, result.tracks = summary.frames, summary.seconds, len(summary.tracks)
     result.recognised = summary.recognised
     result.cut_short = summary.cut_short
     if summary.ended_early is not None and summary.expected_frames:
         result.ended_early = (summary.ended_early, summary.expected_frames)
     if summary.interrupted:
-        shutil.rmtree(task.partial_dir, ignore_errors=True)
-        result.reason = INTERRUPTED
-        return result
+        return _given_up(task, result, INTERRUPTED)
     if not any(p.exists() for p in summary.outputs):  # no frame read (a stream that never opened): no folder to note
-        shutil.rmtree(task.partial_dir, ignore_errors=True)
-        result.reason = summary.error or NO_FRAMES_READ  # (not "cannot write .../batch.json", which hid the reason)
-        return result
-    # (the source as the batch shows it: a camera URL's password is written nowhere)
-    note: dict[str, Any] = {
-        "fingerprint": task.fingerprint,
-        "source": recorded_source(task.source),
-        "path": source_key(task.source),
-    }
-    note |= {"frames": summary.frames, "error": summary.error}
-    note |= {"tracks": result.tracks, "seconds": summary.seconds, "stem": stem, "ended_early": result.ended_early}
-    note["recognised"] = result.recognised
-    if summary.cut_short:  # (else left out: the note as before)
-        note["cut_short"] = True
-    note["outputs"] = [p.name for p in summary.outputs]  # a re-run reuses the video only with all of them there
+        # (not "cannot write .../batch.json", which hid the reason)
+        return _given_up(task, result, summary.error or NO_FRAMES_READ)
+    note = _video_note(task, summary, result, stem)
     try:  # (a disk that filled as the video ended: its worker died with a traceback, and the video ran again)
         with naming_file(task.partial_dir / NOTE_NAME):
             (task.partial_dir / NOTE_NAME).write_text(to_json(note, indent=1))
         _publish(task.partial_dir, task.out_dir)
     except OSError as exc:
-        shutil.rmtree(task.partial_dir, ignore_errors=True)
         log.info("%s failed", task.name, exc_info=True)
-        result.reason = one_line(exc)  # (naming the file, as `track` says an output it cannot write)
-        return result
+        return _given_up(task, result, one_line(exc))  # (naming the file, as `track` says an output it cannot write)
     result.outputs = [task.out_dir / p.name for p in summary.outputs]
     result.stem = stem
     if summary.error:  # the frames read before a stream failed are kept, as `track` keeps them
