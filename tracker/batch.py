@@ -389,10 +389,10 @@ def track_many(
                 for v in videos
                 if v.status != "failed" and v.stem
             ]
-            names = [v.name for v in videos if v.status != "failed" and v.stem]
+            linked_names = [v.name for v in videos if v.status != "failed" and v.stem]
             if finished:
                 ids = link_batch(finished, gallery_path, cfg, out, applied, relink=relink)
-                summary.global_ids = dict(zip(names, ids, strict=True))
+                summary.global_ids = dict(zip(linked_names, ids, strict=True))
                 summary.linked_before = sum(video.linked is not None for video in finished)
                 saved = {i.global_id for i in Gallery.load(gallery_path, cfg.gallery, prune=False).identities}
                 summary.gallery_identities = len(saved)  # a start gallery's identities too, not only the batch's
