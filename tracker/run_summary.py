@@ -245,26 +245,7 @@ class RunSummary:
             lines.append(
                 f"NaN, infinite or zero embeddings: {count(self.invalid_embeddings, 'row')}, matched by motion only"
             )
-        if self.camera_motion_estimates is not None:  # compensation on: that it ran, even when nothing failed
-            held, tried = self.camera_motion_held, self.camera_motion_estimates
-            found = f"{tried - self.camera_motion_failures} of " if self.camera_motion_failures else ""
-            lines.append(
-                f"camera motion estimated on {found}{count(tried, 'frame')}"
-                + (f", {count(held, 'small fit')} held back by `auto` as noise" if held else "")
-            )
-        if self.camera_motion_failures:  # where (one source): a scene cut, a blank frame, a blur to look at
-            where = _frames_named(self.camera_motion_failure_numbers, self.camera_motion_failures)
-            them = "it" if self.camera_motion_failures == 1 else "them"  # one failed frame: "after it", not "them"
-            lines.append(
-                f"camera motion not found on {count(self.camera_motion_failures, 'frame')} "
-                f"({where and f'{where}; '}identity used)"
-                + (
-                    f"; {count(self.camera_motion_bridged, 'frame')} after {them} "
-                    f"estimated from the frame before {them}"
-                    if self.camera_motion_bridged
-                    else ""
-                )
-            )
+        lines += self._camera_motion_lines()
         if self.ended_early is not None:
             lines.append(  # OpenCV counts frames from the container's duration, which a longer sound track sets
                 f"the video stops being readable after frame {self.ended_early} of the {self._announced} its "
@@ -289,6 +270,32 @@ class RunSummary:
         if checkpoint is not None:  # else a user may not know the run can go on
             lines.append(f"{RESUME_HINT} {checkpoint}")
         return "\n".join(lines)
+
+    def _camera_motion_lines(self) -> list[str]:
+        """`describe`'s lines on camera-motion compensation: on how many frames it ran (with compensation on, even
+        when none failed), how many small fits `auto` held back, and where it failed and what bridged the failures."""
+        lines: list[str] = []
+        if self.camera_motion_estimates is not None:  # compensation on: that it ran, even when nothing failed
+            held, tried = self.camera_motion_held, self.camera_motion_estimates
+            found = f"{tried - self.camera_motion_failures} of " if self.camera_motion_failures else ""
+            lines.append(
+                f"camera motion estimated on {found}{count(tried, 'frame')}"
+                + (f", {count(held, 'small fit')} held back by `auto` as noise" if held else "")
+            )
+        if self.camera_motion_failures:  # where (one source): a scene cut, a blank frame, a blur to look at
+            where = _frames_named(self.camera_motion_failure_numbers, self.camera_motion_failures)
+            them = "it" if self.camera_motion_failures == 1 else "them"  # one failed frame: "after it", not "them"
+            lines.append(
+                f"camera motion not found on {count(self.camera_motion_failures, 'frame')} "
+                f"({where and f'{where}; '}identity used)"
+                + (
+                    f"; {count(self.camera_motion_bridged, 'frame')} after {them} "
+                    f"estimated from the frame before {them}"
+                    if self.camera_motion_bridged
+                    else ""
+                )
+            )
+        return lines
 
     def checkpoint_left(self) -> Path | None:
         """The checkpoint a `--resume` of this run continues from: for a run that was interrupted or failed, and
