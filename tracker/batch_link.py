@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tracker.config import TrackerConfig
-from tracker.gallery import Gallery, GalleryConflictError
+from tracker.gallery import Gallery, GalleryConflictError, Identity
 from tracker.gallery_file import FileVersion, file_version, written_by_another
 from tracker.io.mot import format_mot_row, read_mot_rows, tlwh_to_xyxy, write_text_atomic
 from tracker.io.strict_json import write_json_atomic
@@ -226,6 +226,26 @@ def link_batch(
     return result
 
 
+def _video_identities(
+    videos: list[LinkedVideo], gallery: Gallery, cfg: TrackerConfig
+) -> tuple[list[tuple[int, Identity]], list[dict[str, Any]]]:
+    """What each of `videos` kept (`save_video_identities`): its identities, as (video position, Identity) in the order
+    they are linked (video by video, each by its first frame seen, then global ID), and its `META_SUFFIX` note (tracks'
+    global IDs, the pairs seen together). `gallery` is bound to their ReID model (identities of another are refused:
+    `GalleryModelError`) and learns their class names."""
+    units: list[tuple[int, Identity]] = []
+    metas: list[dict[str, Any]] = []
+    for v, video in enumerate(videos):
+        kept = Gallery.load(video.out_dir / f"{video.stem}{IDENTITIES_SUFFIX}", cfg.gallery, prune=False)
+        if kept.model is not None:
+            gallery.bind_model(kept.model)  # identities of another ReID model are refused
+        gallery.name_classes(kept.class_names)
+        metas.append(json.loads((video.out_dir / f"{video.stem}{META_SUFFIX}").read_text()))
+        order = sorted(kept.identities, key=lambda i: (i.first_seen.frame, i.global_id))
+        units += [(v, ident) for ident in order]
+    return units, metas
+
+
 def _link(
     videos: list[LinkedVideo],
     gallery_path: Path,
@@ -238,16 +258,7 @@ def _link(
     sources (`relink`: one it held counts one more link): each video's {track: global ID} and {its task's global
     ID: the batch's}, in order."""
     gallery = _open_start_gallery(gallery_path, cfg)
-    units: list[tuple[int, Any]] = []  # (video position, Identity) in the order they are linked
-    metas: list[dict[str, Any]] = []
-    for v, video in enumerate(videos):
-        kept = Gallery.load(video.out_dir / f"{video.stem}{IDENTITIES_SUFFIX}", cfg.gallery, prune=False)
-        if kept.model is not None:
-            gallery.bind_model(kept.model)  # identities of another ReID model are refused
-        gallery.name_classes(kept.class_names)
-        metas.append(json.loads((video.out_dir / f"{video.stem}{META_SUFFIX}").read_text()))
-        order = sorted(kept.identities, key=lambda i: (i.first_seen.frame, i.global_id))
-        units += [(v, ident) for ident in order]
+    units, metas = _video_identities(videos, gallery, cfg)
     position = {(v, ident.global_id): k for k, (v, ident) in enumerate(units)}
     cannot_link = [
         (position[(v, a)], position[(v, b)])
