@@ -60,10 +60,10 @@ OURS = "ours"
 """The name of our tracker in results and tables."""
 OURS_NO_CMC = "ours-noCMC"
 """Ours with camera-motion compensation off (a compare row beside ours when ours has it on)."""
-_NO_CMC = ["motion.camera_compensation=none"]
 _MS_PER_S = 1e3
 _MOTION_ONLY = ["appearance.enabled=false"]
-_NO_COMPENSATION = ["motion.camera_compensation=none"]  # a sequence without its images: nothing to estimate from
+# compensation off: the ours-noCMC row, and ours on a sequence without its images (nothing to estimate from)
+_NO_COMPENSATION = ["motion.camera_compensation=none"]
 _PEER_ROW_COLUMNS = 6  # a peer's row: track_id, x1, y1, x2, y2, score
 _REASON_CHARS = 300  # a lost Ray worker's message is cut to this (Ray's run on with the task's whole description)
 _INPUTS_KEY_CHARS = 16  # hex digits of the hash over a sequence's detector inputs (in a result's identity)
@@ -520,7 +520,7 @@ def run_all(
     """
     if inputs is None:
         inputs = load_all_inputs(cfg, sequences, source, cache_dir, use_cache)
-    cfg_dicts = {OURS_NO_CMC: config_to_dict(cfg.replace(_NO_CMC))}
+    cfg_dicts = {OURS_NO_CMC: config_to_dict(cfg.replace(_NO_COMPENSATION))}
     cfg_dict = config_to_dict(cfg)
     jobs = [
         _make_job(t, cfg_dicts.get(t, cfg_dict), seq, inputs[seq.name], Path(out_dir))
