@@ -785,6 +785,25 @@ def test_a_stream_that_never_opened_prints_no_reports_of_nothing(fake_models, tm
     assert "retries" in said.err.strip().splitlines()[-1]
 
 
+def test_a_stream_that_never_opened_into_an_earlier_runs_folder_lists_none_of_its_files(
+    fake_models, tmp_path, monkeypatch, capfd
+):
+    """`track rtsp://... --out OUT`, OUT holding an earlier run, when the stream never gave a frame: the printed
+    summary listed that run's config.yaml and summary.json under "outputs:", as if this run had written them (it
+    left them as they were). Now it says that no outputs were written, and the earlier files stay."""
+    monkeypatch.setattr(sources, "STREAM_BACKOFF_S", 0.01)
+    out = tmp_path / "out"
+    out.mkdir()
+    earlier = {name: f"the earlier run's {name}" for name in ("config.yaml", "summary.json", "walk.txt")}
+    for name, text in earlier.items():
+        (out / name).write_text(text)
+    capfd.readouterr()
+    assert main(["rtsp://127.0.0.1:9/camera", "--set", "reid.model=none", "--out", str(out)]) == 2
+    said = capfd.readouterr()
+    assert "outputs:" not in said.out and "no frames were read, so no outputs were written" in said.out, said.out
+    assert {p.name: p.read_text() for p in out.iterdir()} == earlier
+
+
 def test_a_webcam_that_does_not_open_is_one_error_line_without_opencv_warnings(
     fake_models, tmp_path, monkeypatch, capfd
 ):

@@ -384,6 +384,8 @@ def track_source(
             if outputs.opened:  # a source that never yielded a frame leaves nothing behind, and has nothing to
                 note_reports(summary, tracker)  # report ("box size noise: ... too few updates to measure: 0")
                 _write_summary(outputs.summary_path, summary)
+            else:  # (files of these names in an --out reused are an earlier run's, not this run's outputs)
+                summary.opened = False
         if unclosed is not None:  # (reached only when no other error is on its way out)
             raise unclosed
     return summary

@@ -97,6 +97,9 @@ class RunSummary:
     detector_ran_at: tuple[int, int] | None = None
     error: str | None = None
     outputs: list[Path] = field(default_factory=list)
+    # False: the source yielded no frame and the run opened none of `outputs` (an --out reused may hold an earlier
+    # run's files of those names: they are not listed as this run's)
+    opened: bool = True
     gaps: list[tuple[int, float]] = field(default_factory=list)
     calibration: dict[str, Any] = field(default_factory=dict)  # `Calibration.summary()` at the end; {}: no ReID
     name: str = ""  # the source's output stem
@@ -261,11 +264,12 @@ class RunSummary:
         if self.gallery_saved is not None:  # as `track batch` says it: was it written, and how many it holds
             path, size = self.gallery_saved
             lines.append(f"gallery {path}: {count(size, 'identity', 'identities')} saved")
-        if not any(p.exists() for p in self.outputs):
+        written = [p for p in self.outputs if p.exists()] if self.opened else []
+        if not written:
             lines.append("no frames were read, so no outputs were written")
             return "\n".join(lines)
         lines.append("outputs:")
-        lines += [f"  {p}" for p in self.outputs if p.exists()]
+        lines += [f"  {p}" for p in written]
         checkpoint = self.checkpoint_left()
         if checkpoint is not None:  # else a user may not know the run can go on
             lines.append(f"{RESUME_HINT} {checkpoint}")
@@ -447,7 +451,7 @@ def combine(summaries: list[RunSummary]) -> RunSummary:
         total.global_ids |= s.global_ids  # (a gallery in use: the summary says what it recognised)
         total.corrupt_frames += s.corrupt_frames
         total.size_changes += s.size_changes
-        total.outputs += [p for p in s.outputs if p not in total.outputs]  # (the folder's one config.yaml once)
+        total.outputs += [p for p in s.outputs if s.opened and p not in total.outputs]  # (one config.yaml once)
         total.interrupted |= s.interrupted
         total.error = total.error or s.error
         if s.calibration:
