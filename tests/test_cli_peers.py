@@ -21,7 +21,7 @@ from test_resume import checkpoint_every, kill, outputs, stop_at
 import tracker.run as run
 import tracker.run_summary as run_summary
 from tracker.cli import _parser, main
-from tracker.cli_args import PEER_OPTIONS, TRACK_ONLY_OPTIONS
+from tracker.cli_args import BOXMOT_OPTIONS, PEER_OPTIONS, TRACK_ONLY_OPTIONS
 from tracker.config import load_config
 from tracker.io import line_sizes
 from tracker.io.video import MAX_LINE_WIDTH, Annotator
@@ -497,11 +497,22 @@ def test_options_of_track_alone_are_refused_by_its_other_commands(command, optio
         ("vid_stride=2", "vid_stride=2 is ultralytics' setting: give --vid-stride 2"),
         ("model=yolo11n.pt", "model=yolo11n.pt is ultralytics' setting: give --model yolo11n.pt"),
         ("line_width=3", "line_width=3 is ultralytics' setting: give --line-width 3"),
+        ("show=True", "show=True is ultralytics' setting: give --show"),
+        ("show=False", "show=False is ultralytics' setting: leave --show out (it is off unless given)"),
+        ("verbose=False", "verbose=False is ultralytics' setting: leave --verbose out (it is off unless given)"),
+        ("classes=[0,2]", "classes=[0,2] is ultralytics' setting: give --classes 0 2"),
+        ("device=0", "device=0 is ultralytics' setting: give --device cuda:0"),
+        ("save_txt=True", f"save_txt=True is ultralytics' setting: give {PEER_OPTIONS['--save-txt']}"),
+        ("project=runs", f"project=runs is ultralytics' setting: give {PEER_OPTIONS['--project']}"),
+        ("save=False", f"save=False is ultralytics' setting: give {BOXMOT_OPTIONS['--save']}"),
     ],
 )
 def test_ultralytics_words_of_our_options_are_told_the_option(word, says, tmp_path, monkeypatch, capfd):
     """`track cam.mp4 vid_stride=2` (as `yolo track` takes it) said "no file or folder, nor a setting --set takes:
-    unknown config key"; it names the option now."""
+    unknown config key"; it names the option now. A switch is told as one: `show=False` was told "give --show
+    False", itself a usage error ("unrecognized arguments: False"), as were `classes=[0,2]`'s "--classes [0,2]" and
+    `device=0`'s "--device 0"; ultralytics' keys that `track` has no option of (`save_txt=True`, `project=runs`)
+    listed the config's sections instead of what to give, as their `--save-txt` and `--project` say."""
     monkeypatch.chdir(tmp_path)
     assert main(["walk.mp4", word]) == 2
     assert capfd.readouterr().err.strip() == f"track: error: {says}"

@@ -64,7 +64,7 @@ __all__ = ["main"]
 def _told_peer_setting_word(names: list[str], command: str, parser: argparse.ArgumentParser) -> bool:
     """Whether a source word is ultralytics' KEY=VALUE (`peer_setting_word`); the first such is told as `command`'s
     error (a key naming one of `parser`'s options, `vid_stride=2`, told as that option)."""
-    options = set(parser._option_string_actions)  # every option's spellings (argparse keeps no public list)
+    options = parser._option_string_actions  # every option's spellings and action (argparse keeps no public list)
     for name in names:
         said = peer_setting_word(name, command, options)
         if said is not None:

@@ -8,7 +8,7 @@ import argparse
 import os
 import re
 import sys
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -329,7 +329,10 @@ def peer_setting_word(word: str, command: str = "track", options: Collection[str
     """The error for a source word that is ultralytics' `KEY=VALUE` (`track source=cam.mp4 conf=0.3`, as `yolo
     track` takes them) and names no file: it said "no such file or folder: conf=0.3". None for any other word.
     `command`: the command the source was given to (`track batch`), for the command line the error suggests;
-    `options`: its options, one of which a key that is no config key may name (`vid_stride=2`: `--vid-stride 2`)."""
+    `options`: its options, one of which a key that is no config key may name (`vid_stride=2`: `--vid-stride 2`);
+    given as the parser's mapping of each option to its action, a switch is told as one (`show=False`: leave `--show`
+    out). A key of ultralytics' or BoxMOT's that `track` has no option of is told what to give (`PEER_OPTIONS`,
+    `BOXMOT_OPTIONS`: `save_txt=True`, none), unless the config names its key (`conf=0.3`: `detector.confidence`)."""
     from tracker.config import ConfigError, load_config
 
     if os.path.exists(word) or not _SETTING_WORD.fullmatch(word):
@@ -344,9 +347,35 @@ def peer_setting_word(word: str, command: str = "track", options: Collection[str
     except ConfigError as error:
         option = f"{END_OF_OPTIONS}{key.replace('_', '-')}"
         if option in options:
-            return f"{word} is ultralytics' setting: give {option} {value}"
+            action = options.get(option) if isinstance(options, Mapping) else None
+            return f"{word} is ultralytics' setting: {_option_given(option, value, action, options)}"
+        peer = PEER_OPTIONS.get(option) or BOXMOT_OPTIONS.get(option)
+        if peer is not None and "did you mean" not in str(error):  # (`conf=0.3`: the config's key is named)
+            return f"{word} is ultralytics' setting: give {peer}"
         return f"{word} is no file or folder, nor a setting --set takes: {error}"
     return f"{word} is no file or folder: give a setting as --set {word}"
+
+
+def _option_given(option: str, value: str, action: argparse.Action | None, options: Collection[str]) -> str:
+    """What to give for ultralytics' `KEY=value` whose key is our `option` (its parser's `action`, where known): a
+    switch alone or left out (`show=False` was told "give --show False", itself a usage error), a list as separate
+    words (`classes=[0,2]`: `--classes 0 2`), ultralytics' device number as ours (`device=0`: `--device cuda:0`)."""
+    import yaml
+
+    try:
+        read = yaml.safe_load(value)
+    except yaml.YAMLError:
+        read = value
+    if action is not None and action.nargs == 0:  # a switch: on when given
+        if read:
+            return f"give {option}"
+        negative = f"--no-{option.removeprefix(END_OF_OPTIONS)}"
+        return f"give {negative}" if negative in options else f"leave {option} out (it is off unless given)"
+    if isinstance(read, list):
+        return f"give {option} {' '.join(map(str, read))}"
+    if action is not None and action.type is device_text and value.strip().isdigit():
+        return f"give {option} cuda:{value.strip()}"
+    return f"give {option} {value}"
 
 
 def sequence_name(text: str) -> str:
