@@ -1984,6 +1984,30 @@ def test_ultralytics_key_value_words_and_options_are_told_ours(tmp_path, monkeyp
         ), err
 
 
+@pytest.mark.parametrize(
+    ("given", "says"),
+    [
+        (["--output", "res"], "--output is not an option of track: give --out DIR"),
+        (["--output-dir", "res"], "--output-dir is not an option of track: give --out DIR"),
+        (["--save-dir", "res"], "--save-dir is not an option of track: give --out DIR"),
+        (["-o", "res"], "-o is not an option of track: give --out DIR"),
+        (["--no-show"], "--no-show is not an option of track: leave --show out (it is off unless given)"),
+        (["--show=False"], "--show takes no value: leave --show out (it is off unless given), or give --show alone"),
+        (["--save-video=false"], "--save-video takes no value: give --no-save-video, or --save-video alone"),
+    ],
+)
+def test_options_a_user_guesses_are_told_ours(given, says, tmp_path, monkeypatch, capfd):
+    """`track cam.mp4 --output res` (or `-o`, `--output-dir`, `--save-dir`) said only "unrecognized arguments:
+    --output res", `--no-show` the same, and `--show=False` argparse's "ignored explicit argument 'False'": none
+    said what to give. Each is one usage error naming ours, before anything loads."""
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit):
+        main(["walk.mp4", *given])
+    err = capfd.readouterr().err.strip().splitlines()[-1]
+    assert err == f"track: error: {says}", err
+    assert not (tmp_path / "res").exists()
+
+
 @pytest.mark.parametrize("command", [[], ["batch", "--out", "out"]])
 def test_boxmot_track_options_are_told_ours(command, tmp_path, monkeypatch, capfd):
     """`boxmot track --tracking-method botsort --save --per-class` habits were "unrecognized arguments" (`--save`:

@@ -23,6 +23,7 @@ __all__ = [
     "EXIT_OK",
     "EXIT_SOME_FAILED",
     "EXIT_USER_ERROR",
+    "GUESSED_OPTIONS",
     "PEER_OPTIONS",
     "SET_KEYS",
     "TRACK_ONLY_OPTIONS",
@@ -102,6 +103,14 @@ BOXMOT_OPTIONS = {  # BoxMOT's `boxmot track` options: ours for each (it said "u
     "--show-trajectories": "no option: the annotated mp4 draws each ID's recent trail",
     "--per-class": "--set 'classes.compatible_groups=[]' (classes that share no group never share a track)",
     "--save-id-crops": "no option: no crops are written (the MOT txt, the JSONL and the annotated mp4 are)",
+}
+# options a user guesses that no tracker of ours or theirs has (argparse said "unrecognized arguments: --output res"):
+# (our option, what to give), told where the command has our option
+GUESSED_OPTIONS = {
+    **dict.fromkeys(
+        ("--output", "--output-dir", "--outdir", "--out-dir", "--save-dir", "-o"), ("--out", "give --out DIR")
+    ),
+    "--no-show": ("--show", "leave --show out (it is off unless given)"),
 }
 _SET_OPTION = "--set"  # what every command that tracks takes (`track`, batch, eval, compare; not `track gallery`)
 TRACK_ONLY_OPTIONS = {  # `track`'s options that its other tracking commands have not (`refuse_misread_options`): why
@@ -183,14 +192,20 @@ def refuse_misread_options(parser: argparse.ArgumentParser, argv: list[str]) -> 
     `allow_abbrev=False`, which makes such a prefix an unknown option; this says what to write instead (a peer's
     option, `PEER_OPTIONS` or `BOXMOT_OPTIONS`, is told ours; an option of `track` alone, `TRACK_ONLY_OPTIONS`, why
     this command that tracks (it takes `--set`) has it not; one written with `_` for `-`, `--vid_stride`, its
-    spelling; a prefix, the options it begins). Arguments after `--` are left alone.
+    spelling; a prefix, the options it begins; one a user guesses, `GUESSED_OPTIONS` (`--output`, `-o`), ours; a
+    switch given a value, `--show=False`, to give it alone or leave it out). Arguments after `--` are left alone.
 
     Raises:
         SystemExit: status 2, through `parser.error`, for the first such argument.
     """
-    options = set(parser._option_string_actions)  # every option's spellings (argparse keeps no public list)
+    actions = parser._option_string_actions  # every option's spellings and action (argparse keeps no public list)
+    options = set(actions)
+    _refuse_switch_values(parser, argv, actions)
     for arg in unknown_options(parser, argv):
         name = arg.split("=")[0]
+        ours, advice = GUESSED_OPTIONS.get(name, ("", ""))
+        if ours in options:
+            parser.error(f"{name} is not an option of {parser.prog}: {advice}")
         if not name.startswith(END_OF_OPTIONS):
             continue
         dashed = name.replace("_", "-")  # (ultralytics' keys are written with `_`: `--vid_stride`, `--agnostic_nms`)
@@ -209,6 +224,30 @@ def refuse_misread_options(parser: argparse.ArgumentParser, argv: list[str]) -> 
         begun = sorted(option for option in options if option.startswith(name))
         if begun:
             parser.error(f"{name} is not an option of {parser.prog}: write the option in full ({', '.join(begun)})")
+
+
+def _refuse_switch_values(
+    parser: argparse.ArgumentParser, argv: list[str], actions: Mapping[str, argparse.Action]
+) -> None:
+    """Stop with a usage error for a switch given a value (`--show=False`, `--save-video=false`, as ultralytics'
+    `show=False` is written): argparse said "ignored explicit argument 'False'", not what to give. Arguments after
+    `--` are left alone.
+
+    Raises:
+        SystemExit: status 2, through `parser.error`, for the first such argument.
+    """
+    for arg in argv:
+        if arg == END_OF_OPTIONS:
+            return
+        name, given, _ = arg.partition("=")
+        action = actions.get(name)
+        if not (given and name.startswith(END_OF_OPTIONS) and action is not None and action.nargs == 0):
+            continue
+        plain = name.removeprefix(f"{END_OF_OPTIONS}no-")
+        other = f"--no-{plain.removeprefix(END_OF_OPTIONS)}" if plain == name else f"{END_OF_OPTIONS}{plain}"
+        if other in actions:  # (`--save-video` / `--no-save-video`)
+            parser.error(f"{name} takes no value: give {other}, or {name} alone")
+        parser.error(f"{name} takes no value: leave {name} out (it is off unless given), or give {name} alone")
 
 
 def _parse(text: str, convert: type[int] | type[float], what: str) -> Any:
