@@ -72,6 +72,15 @@ def outputs(tracker: Tracker, frames: int) -> list[list[tuple[int, tuple[float, 
             r"got \(1, 3, 480, 640\) \(a batch of one frame\? frame\[0\]\.transpose\(1, 2, 0\)\)$",
         ),
         (np.stack([FRAME.transpose(2, 0, 1)] * 2), r"got \(2, 3, 480, 640\) \(several frames\? update takes one; "),
+        # BoxMOT's `tracker.update(dets, img)`: (N, 6) detection rows were told "frame must be uint8 ... got float32
+        # ((frame * 255).astype(np.uint8) ...)", a conversion that made them a 2x6 picture
+        (
+            np.hstack([BOXES, SCORES[:, None], np.zeros((2, 1))]).astype(np.float32),
+            r"got float32 \(detection rows\? update\(frame\) runs the detector: for \(x1, y1, x2, y2, score, class\) "
+            r"rows \(BoxMOT's update\(dets, img\)\), tracker\.update_detections\(dets\[:, :4\], dets\[:, 4\], "
+            r"dets\[:, 5\], frame_size=img\.shape\[:2\]\)\)$",
+        ),
+        (np.zeros((0, 6)), r"got float64 \(detection rows\? update\(frame\) runs the detector: "),
     ],
 )
 def test_a_frame_update_cannot_take_says_what_it_takes_and_changes_nothing(frame, expected):
@@ -249,6 +258,22 @@ def test_embeddings_given_as_the_third_positional_argument_are_named_not_read_as
     assert tracker.update_detections(BOXES + 5, SCORES[:, None], [[0], [0]], looks) == reference.update_detections(
         BOXES + 5, SCORES, embeddings=looks
     )  # (N, 1) columns are taken, and the refused calls changed nothing
+
+
+def test_a_frame_given_to_update_detections_as_embeddings_says_it_takes_no_frame():
+    """`update_detections(boxes, scores, class_ids, frame)` (BoxMOT's `update(dets, img)` carried over) put the frame
+    into `embeddings`: "embeddings must have shape (N, D) with N = 2 rows, got (480, 640, 3)", which did not say
+    that the method takes no frame, nor where its size goes."""
+    tracker, reference, looks = twins_after_five_frames()
+    with pytest.raises(
+        ValueError,
+        match=r"got \(480, 640, 3\) \(a frame\? update_detections takes no frame: frame_size=frame\.shape\[:2\] "
+        r"for the border rules; embeddings are \(N, D\) looks, one row per box\)$",
+    ):
+        tracker.update_detections(BOXES + 5, SCORES, None, FRAME)
+    assert tracker.update_detections(BOXES + 5, SCORES, embeddings=looks) == reference.update_detections(
+        BOXES + 5, SCORES, embeddings=looks
+    )  # (the refused call changed nothing)
 
 
 @pytest.mark.parametrize("name", ["boxes_xyxy", "scores", "class_ids"])

@@ -14,6 +14,7 @@ import torch
 from tracker.stream_clock import checked_timestamp
 
 __all__ = [
+    "CHANNELS",
     "FRAME_SHAPES",
     "as_bgr",
     "bgr_tensor",
@@ -27,14 +28,14 @@ __all__ = [
 ]
 
 FRAME_SHAPES = "(H, W, 3) BGR, (H, W) or (H, W, 1) gray, or (H, W, 4) BGRA"  # what `update` takes
-_CHANNELS = (1, 3, 4)  # the channel counts of FRAME_SHAPES's 3-D frames
+CHANNELS = (1, 3, 4)  # the channel counts of FRAME_SHAPES's 3-D frames
 
 
 def one_frame(frames: Any) -> TypeGuard[np.ndarray | torch.Tensor]:
     """Whether `stream(frames)` was given one frame, not frames: a 2-D array, or a 3-D one of 1, 3 or 4 channels last
     (a stack of N gray frames (N, H, W) is taken: a width of 1, 3 or 4 pixels is no picture)."""
     shape = getattr(frames, "shape", None) if isinstance(frames, np.ndarray | torch.Tensor) else None
-    return shape is not None and (len(shape) == 2 or (len(shape) == 3 and shape[-1] in _CHANNELS))
+    return shape is not None and (len(shape) == 2 or (len(shape) == 3 and shape[-1] in CHANNELS))
 
 
 def check_detect_ahead(detect_ahead: Any) -> None:
@@ -216,10 +217,23 @@ def check_frame(frame: Any) -> None:
             hint = " (several frames? update takes one; stream(frames) takes an iterable of them)"
         raise ValueError(f"frame must be a numpy uint8 array {FRAME_SHAPES}, got {type(frame).__name__}{hint}")
     if frame.dtype != np.uint8:
-        raise ValueError(
-            f"frame must be uint8 (0-255, as OpenCV reads it), got {frame.dtype}{_dtype_hint(frame.dtype)}"
-        )
+        hint = _DETECTION_ROWS if _detection_rows(frame.shape) else _dtype_hint(frame.dtype)
+        raise ValueError(f"frame must be uint8 (0-255, as OpenCV reads it), got {frame.dtype}{hint}")
     _check_layout(frame.shape, "frame.transpose(1, 2, 0)")
+
+
+# BoxMOT's `tracker.update(dets, img)` habit: (N, 6) detection rows given as `update`'s frame
+_DETECTION_ROWS = (
+    " (detection rows? update(frame) runs the detector: for (x1, y1, x2, y2, score, class) rows (BoxMOT's "
+    "update(dets, img)), tracker.update_detections(dets[:, :4], dets[:, 4], dets[:, 5], frame_size=img.shape[:2]))"
+)
+_DETECTION_COLUMNS = (5, 6, 7)  # (x1, y1, x2, y2, score[, class[, detection index]]): BoxMOT's and ultralytics' rows
+
+
+def _detection_rows(shape: tuple[int, ...]) -> bool:
+    """Whether a non-uint8 array of `shape` given as a frame looks like detection rows, (N, 5-7) (a picture is
+    uint8 and wider than 7 pixels)."""
+    return len(shape) == 2 and shape[1] in _DETECTION_COLUMNS
 
 
 def _dtype_hint(dtype: np.dtype) -> str:
@@ -243,11 +257,11 @@ def _check_layout(shape: tuple[int, ...], channels_last: str) -> None:
     """Raise ValueError unless a frame of `shape` is one of FRAME_SHAPES and not empty; `channels_last`: the call
     that puts a channels-first frame's channels last (numpy's or torch's), for the hint."""
     dims = (*shape, 1) if len(shape) == 2 else shape
-    if len(dims) != 3 or dims[2] not in _CHANNELS:
-        hint = f" (channels first? {channels_last})" if len(dims) == 3 and shape[0] in _CHANNELS else ""
+    if len(dims) != 3 or dims[2] not in CHANNELS:
+        hint = f" (channels first? {channels_last})" if len(dims) == 3 and shape[0] in CHANNELS else ""
         # a batch: (N, H, W, C) as a video reader gives, or (N, C, H, W) as a torch DataLoader does
-        if len(dims) == 4 and (dims[3] in _CHANNELS or dims[1] in _CHANNELS):
-            first = "frame[0]" if dims[3] in _CHANNELS else f"frame[0]{channels_last.removeprefix('frame')}"
+        if len(dims) == 4 and (dims[3] in CHANNELS or dims[1] in CHANNELS):
+            first = "frame[0]" if dims[3] in CHANNELS else f"frame[0]{channels_last.removeprefix('frame')}"
             hint = (
                 f" (a batch of one frame? {first})"
                 if dims[0] == 1

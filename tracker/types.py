@@ -18,6 +18,7 @@ import numpy.typing as npt
 import torch
 
 from tracker.fast_numpy import all_set, filled, largest, smallest
+from tracker.frames import CHANNELS
 
 __all__ = [
     "CountedFaults",
@@ -780,7 +781,14 @@ def _embedding_tensor(
                 False,
                 None,
             )
-        raise ValueError(f"{name} must have shape (N, D) with N = {n} rows, got {tuple(emb.shape)}")
+        frame = emb.ndim == 3 and emb.shape[2] in CHANNELS  # (update_detections(boxes, scores, ids, frame))
+        hint = (
+            " (a frame? update_detections takes no frame: frame_size=frame.shape[:2] for the border rules; "
+            "embeddings are (N, D) looks, one row per box)"
+            if frame
+            else ""
+        )
+        raise ValueError(f"{name} must have shape (N, D) with N = {n} rows, got {tuple(emb.shape)}{hint}")
     if n and emb.shape[1] == 0:  # a look of no numbers (a slicing slip): not "a zero embedding" matched by motion
         raise ValueError(f"{name} must have shape (N, D) with D >= 1, got {tuple(emb.shape)}")
     if emb.dtype is torch.float32 and emb.is_cpu and device == _CPU:  # (already there: no `to` dispatch)
