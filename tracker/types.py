@@ -18,7 +18,6 @@ import numpy.typing as npt
 import torch
 
 from tracker.fast_numpy import all_set, filled, largest, smallest
-from tracker.frames import CHANNELS
 
 __all__ = [
     "CountedFaults",
@@ -781,6 +780,8 @@ def _embedding_tensor(
                 False,
                 None,
             )
+        from tracker.frames import CHANNELS  # (the error's hint alone: types imports no frame module)
+
         frame = emb.ndim == 3 and emb.shape[2] in CHANNELS  # (update_detections(boxes, scores, ids, frame))
         hint = (
             " (a frame? update_detections takes no frame: frame_size=frame.shape[:2] for the border rules; "
