@@ -411,8 +411,12 @@ def test_a_folder_of_images_of_several_sizes_says_so_in_the_summary(fake_models,
         cv2.imwrite(str(folder / f"{i:06d}.png"), frame)
     out = tmp_path / "out"
     assert main([str(folder), "--out", str(out), "--no-save-video"]) == 0
-    said = capsys.readouterr().out
+    captured = capsys.readouterr()
+    said = captured.out
     assert "the frame size changed 2 times: tracks carried over in the old frame's pixels" in said, said
+    # the library's warning, shown by `track`, told its user to "call reset() between videos", a Python method
+    warned = [line for line in captured.err.splitlines() if "frame size changed mid-video" in line]
+    assert len(warned) == 1 and "give each video as a source of its own" in warned[0], captured.err
     assert json.loads((out / "summary.json").read_text())["size_changes"] == 2
     plain = tmp_path / "plain"
     assert main([str(write_video(tmp_path / "walk.avi", frames)), "--out", str(plain), "--no-save-video"]) == 0

@@ -985,7 +985,8 @@ class Tracker:
             self._warned.add("frame_size")
             log.warning(
                 "the frame size changed mid-video from %dx%d to %dx%d (height x width): tracks continue "
-                "in the old frame's pixels; call reset() between videos (warned once)",
+                "in the old frame's pixels; call reset() between videos, and in `track` give each video as a "
+                "source of its own (warned once)",
                 *previous,
                 *size,
             )
