@@ -551,7 +551,8 @@ def test_a_video_whose_container_outlasts_its_picture_is_not_said_to_be_damaged_
 
 @pytest.mark.parametrize(
     "case",
-    ["missing", "stdin", "later_missing", "later_not_a_video", "later_empty_folder", "text_as_mp4", "empty",
+    ["missing", "stdin", "help_word", "version_word",
+     "later_missing", "later_not_a_video", "later_empty_folder", "text_as_mp4", "empty",
      "truncated_mp4", "bad_key", "bad_value", "bad_yaml", "missing_detector", "text_as_detector",
      "reid_weights_as_detector", "empty_folder_as_detector"],
 )  # fmt: skip
@@ -571,6 +572,9 @@ def test_user_errors_are_one_line_and_nonzero(case, tmp_path, capfd):
     args, expected = {
         "missing": ([str(tmp_path / "nope.mp4")], "nope.mp4"),
         "stdin": (["-"], "no such file or folder: - (video is not read from standard input: save it to a file)"),
+        # (`track help`, `track version` said "no such file or folder: help" alone)
+        "help_word": (["help"], "no such file or folder: help (track --help lists the options)"),
+        "version_word": (["version"], "no such file or folder: version (track --version prints the version)"),
         "later_missing": ([video, str(tmp_path / "nope.mp4")], "nope.mp4"),
         "later_not_a_video": ([video, str(tmp_path / "notes.mp4")], "not a readable video"),
         "later_empty_folder": ([video, str(tmp_path / "no_images")], "holds no images"),

@@ -77,6 +77,8 @@ VIDEO_EXTENSIONS = (".mp4", ".avi", ".mov", ".mkv", ".m4v", ".webm", ".wmv", ".a
 GLOB_CHARS = "*?["
 _TRAIN_FOLDER = "train"  # a MOTChallenge root's folder of sequences (MOT15/train/TUD-Campus)
 STDIN_NAME = "-"  # what other tools take for standard input (not read here)
+# words typed as a command (`track help`) that name no file: what they are asked for (it said "no such file" alone)
+_COMMAND_WORDS = {"help": "track --help lists the options", "version": "track --version prints the version"}
 MAX_CONSECUTIVE_FAILURES = 30  # a video that fails this many grabs in a row has ended (truncated or damaged)
 CORRUPT_NUMBERS_KEPT = 20  # positions of the first unreadable frames kept to name them (the count goes on)
 STREAM_RETRIES = 5  # reopen attempts for a dropped webcam/URL stream
@@ -499,6 +501,8 @@ def _nothing_named(spec: str) -> SourceError:
         return SourceError(f"an empty source name {spec!r} (a shell variable left unset?): name a file, folder or URL")
     if spec == STDIN_NAME:  # the usual name for standard input: say so rather than "no such file"
         return SourceError(f"no such file or folder: {spec} (video is not read from standard input: save it to a file)")
+    if spec.lower() in _COMMAND_WORDS:
+        return SourceError(f"no such file or folder: {spec} ({_COMMAND_WORDS[spec.lower()]})")
     if FILE_URL_PATTERN.match(spec):
         local = _file_url_path(spec)
         parts = urllib.parse.urlsplit(spec)
