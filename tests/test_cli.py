@@ -1964,6 +1964,26 @@ def test_a_set_whose_value_is_a_word_of_its_own_is_told_to_join_them(command, ca
     assert "expected one argument" in capfd.readouterr().err
 
 
+@pytest.mark.parametrize(
+    "command", [["walk.mp4"], ["batch", "walk.mp4", "--out", "o"], ["eval", "--data", "d"], ["gallery", "prune", "g"]]
+)
+@pytest.mark.parametrize(
+    ("cut", "rest", "opener", "closer"),
+    [("detector.classes=[0,", "2]", "[", "]"), ("detector={confidence:", "0.3}", "{", "}")],
+)
+def test_a_set_whose_list_the_shell_split_is_told_to_quote_it(command, cut, rest, opener, closer, capfd):
+    """`--set detector.classes=[0, 2]` unquoted (the shell splits it at the space) was told "unrecognized arguments:
+    2]", which did not say that the --set's value was cut; the usage error now names it and says to quote it."""
+    with pytest.raises(SystemExit) as stop:
+        main([*command, "--set", cut, rest])
+    assert stop.value.code == 2
+    err = capfd.readouterr().err.strip().splitlines()[-1]
+    assert err.endswith(
+        f"error: argument --set: {cut!r} ends before its {opener!r} is closed (the shell split the value at a "
+        f"space?): quote it whole, --set '{cut} ...{closer}'"
+    ), err
+
+
 def test_ultralytics_key_value_words_and_options_are_told_ours(tmp_path, monkeypatch, capfd):
     """`track source=cam.mp4 conf=0.3` (as `yolo track` takes them) said "no such file or folder: conf=0.3", and
     `--tracker bytetrack.yaml`, `--project`, `--save-txt` "unrecognized arguments". Each now says what to give

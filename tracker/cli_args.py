@@ -355,13 +355,24 @@ def _names_a_source(text: str) -> bool:
 def override_text(text: str) -> str:
     """argparse type of `--set`: KEY=VALUE in one word, else the option's usage error. `--set detector.confidence
     0.3` (the value as a word of its own, as `--conf 0.3` is written) was told "unrecognized arguments: 0.3", which
-    did not say that `--set` wants it joined to its key."""
+    did not say that `--set` wants it joined to its key; `--set detector.classes=[0, 2]` unquoted (split by the
+    shell) "unrecognized arguments: 2]": a YAML list or mapping not closed in the word is told to quote it."""
     if "=" not in text:
         raise argparse.ArgumentTypeError(
             f"must be KEY=VALUE in one word, got {text!r} (--set {text.strip() or 'KEY'}=VALUE: no space around =, "
             "quotes around a value with spaces)"
         )
+    value = text.partition("=")[2].strip()
+    for opener, closer in _FLOW_BRACKETS.items():  # `--set detector.classes=[0, 2]` unquoted: "[0," then "2]"
+        if value.startswith(opener) and value.count(closer) < value.count(opener):
+            raise argparse.ArgumentTypeError(
+                f"{text!r} ends before its {opener!r} is closed (the shell split the value at a space?): quote it "
+                f"whole, --set '{text} ...{closer}'"
+            )
     return text
+
+
+_FLOW_BRACKETS = {"[": "]", "{": "}"}  # a YAML flow list's and mapping's brackets (a value of `--set`)
 
 
 def peer_setting_word(word: str, command: str = "track", options: Collection[str] = ()) -> str | None:
