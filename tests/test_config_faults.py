@@ -123,7 +123,7 @@ YAML_FAULTS = {
     # syntax
     "unclosed bracket": ("detector:\n  classes: [0, 1\nmotion: {}\n", "invalid YAML"),
     "bad indentation": ("appearance:\n  enabled: true\n    bank_capacity: 3\n", "invalid YAML"),
-    "tab indentation": ("appearance:\n\tenabled: true\n", "invalid YAML"),
+    "tab indentation": ("appearance:\n\tenabled: true\n", "indent with spaces, not tabs"),
     "duplicate colon": ("appearance: enabled: true\n", "invalid YAML"),
     "unclosed quote": ("device: 'cpu\n", "invalid YAML"),
 }

@@ -282,7 +282,10 @@ def load_file(
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             where = f" (line {mark.line + 1})" if mark is not None else ""
-            raise ConfigError(f"invalid YAML in {path}{where}: {getattr(exc, 'problem', exc)}", key=None) from None
+            problem = str(getattr(exc, "problem", exc))
+            tab = "'\\t'" in problem  # (YAML indents with spaces only: an editor's tab is the usual cause)
+            fix = ": indent with spaces, not tabs (YAML takes no tab in its indentation)" if tab else ""
+            raise ConfigError(f"invalid YAML in {path}{where}: {problem}{fix}", key=None) from None
         if loaded is not None and not isinstance(loaded, dict):
             raise ConfigError(f"{path}: the top level must be a mapping of sections", key=None)
         data = loaded or {}
