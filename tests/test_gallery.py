@@ -1184,3 +1184,27 @@ def test_a_gallery_path_in_the_home_folder_given_with_a_tilde_is_the_home_folder
         assert (home / ".site.gallery.lock").exists() and not (work / "~").exists()
     gallery.begin_save("~/site.gallery").write()
     assert not (work / "~").exists()
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        pytest.param(lambda blob: blob[: len(blob) // 2], id="truncated"),
+        pytest.param(lambda blob: blob[:-8] + b"\xff" * 8, id="embeddings-changed"),
+    ],
+)
+def test_a_damaged_file_is_named_with_what_to_do(tmp_path, damage):
+    """`track --gallery site.gallery` on a file cut short (a copy interrupted, a full disk) or with changed bytes said
+    "site.gallery is not a readable gallery file (truncated or corrupt?): Error while deserializing: ..." or "is
+    corrupt: its embeddings do not match the checksum", and stopped there: the user was not told what to do. The
+    error now says it is left as it is, and the two ways on: a copy of it, or another (new) gallery file."""
+    gallery, _ = filled()
+    path = tmp_path / "site.gallery"
+    gallery.save(path)
+    path.write_bytes(damage(path.read_bytes()))
+    damaged = path.read_bytes()
+    with pytest.raises(GalleryError, match=r"site\.gallery (is corrupt|is not a readable gallery file)") as caught:
+        Gallery.load(path)
+    said = str(caught.value)
+    assert "left as it is" in said and "restore it from a copy" in said and "new path starts an empty" in said, said
+    assert path.read_bytes() == damaged

@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from typing_extensions import Buffer
 
 __all__ = [
+    "DAMAGED",
     "FORMAT_NAME",
     "FORMAT_VERSION",
     "Snapshot",
@@ -65,6 +66,8 @@ SAFETENSORS_SHAPE_BYTES = HEADER_LENGTH_BYTES + 1
 # The longest header safetensors reads ("header too large" beyond: its MAX_HEADER_SIZE): a length above it, even
 # from a file cut within its length bytes (the bytes there, read as the low ones), is no safetensors file's.
 SAFETENSORS_MAX_HEADER_BYTES = 100_000_000
+# The way on after a damaged file's error (a save never leaves one: it renames a whole temp file over it).
+DAMAGED = "; it is left as it is: restore it from a copy, or give another gallery file (a new path starts an empty one)"
 
 
 @dataclass(frozen=True)
@@ -160,7 +163,7 @@ def decode(blob: bytes, path: Path) -> tuple[dict[str, np.ndarray], dict[str, An
         tensors = st_load(blob)
         header = _read_header(blob)
     except Exception as exc:  # safetensors raises its own error types, JSON its own
-        raise GalleryError(f"{path} is not a readable gallery file (truncated or corrupt?): {exc}") from None
+        raise GalleryError(f"{path} is not a readable gallery file (truncated or corrupt?): {exc}{DAMAGED}") from None
     if header is None:
         raise GalleryError(
             f"{path} is not a gallery file: a safetensors file without a gallery header (another program's file?)"
@@ -169,14 +172,14 @@ def decode(blob: bytes, path: Path) -> tuple[dict[str, np.ndarray], dict[str, An
         raise GalleryError(f"{path} is not a gallery file (format {header.get('format')!r})")
     version_read = header.get("version")
     if not isinstance(version_read, int) or isinstance(version_read, bool):  # ("1" read "version 1 ... up to 1")
-        raise GalleryError(f"{path} is corrupt: its format version {version_read!r} is not a whole number")
+        raise GalleryError(f"{path} is corrupt: its format version {version_read!r} is not a whole number{DAMAGED}")
     if version_read > FORMAT_VERSION:
         raise GalleryError(
             f"{path} has gallery format version {header.get('version')}, this tracker reads up to "
             f"{FORMAT_VERSION}: upgrade the tracker"
         )
     if set(tensors) != {"prototypes", "owners"} or header.get("sha256") != _tensor_digest(tensors):
-        raise GalleryError(f"{path} is corrupt: its embeddings do not match the checksum in its header")
+        raise GalleryError(f"{path} is corrupt: its embeddings do not match the checksum in its header{DAMAGED}")
     return tensors, header
 
 

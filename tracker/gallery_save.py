@@ -210,7 +210,8 @@ class GalleryFiles(GalleryState):
         try:
             gallery = cls._from_parts(tensors, header, config)
         except (KeyError, TypeError, ValueError) as exc:
-            raise GalleryError(f"{path} is corrupt: a bad record in its header ({exc})") from None
+            bad = f"{path} is corrupt: a bad record in its header ({exc})"
+            raise GalleryError(bad + gallery_format.DAMAGED) from None
         gallery._file = (os.path.realpath(path), version)  # (first: a model refused names the file)
         if model is not None:
             gallery.bind_model(model)
