@@ -1208,3 +1208,16 @@ def test_a_damaged_file_is_named_with_what_to_do(tmp_path, damage):
     said = str(caught.value)
     assert "left as it is" in said and "restore it from a copy" in said and "new path starts an empty" in said, said
     assert path.read_bytes() == damaged
+
+
+def test_iterating_a_gallery_gives_its_global_ids():
+    """`for gid in gallery` (a user listing the people, as `len(gallery)`, `gid in gallery` and `gallery[gid]`
+    suggest a mapping) raised "KeyError: 0": Python fell back to `gallery[0], gallery[1], ...`, and IDs start at 1.
+    It gives the stored global IDs, ascending, as `identities` lists them, from a copy (removing while looping is
+    safe)."""
+    gallery, _ = filled(3)
+    gallery.remove(2)
+    assert list(gallery) == [1, 3] == [i.global_id for i in gallery.identities]
+    for gid in gallery:
+        gallery.remove(gid)
+    assert len(gallery) == 0 and list(gallery) == []

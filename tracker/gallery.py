@@ -37,7 +37,7 @@ import os
 import threading
 import time
 import weakref
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Hashable, Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -191,6 +191,12 @@ class Gallery(GalleryFiles, GallerySearch, GalleryLive, GalleryRetention, Galler
     def __getitem__(self, global_id: int) -> Identity:
         """The stored identity of `global_id` (a whole number, Python's or numpy's); KeyError when there is none."""
         return self._identities[global_id]
+
+    @locked
+    def __iter__(self) -> Iterator[int]:
+        """The stored global IDs, ascending (as `identities` lists them), from a copy: removing while looping is
+        safe. (Without it Python looped `gallery[0], gallery[1], ...`: "KeyError: 0", as IDs start at 1.)"""
+        return iter(sorted(self._identities))
 
     @property
     @locked
