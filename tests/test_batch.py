@@ -2531,6 +2531,23 @@ def test_a_batch_with_some_failed_videos_links_the_others_into_the_gallery(tmp_p
     assert f"gallery saved to {gallery} (2 identities)" in summary.describe()
 
 
+def test_a_gallery_batch_lists_each_videos_global_id_files_in_its_outputs(tmp_path):
+    """`track_many(..., gallery=...)`'s `VideoResult.outputs` listed `good.txt`, `good.jsonl`, ... but not
+    `good.global.txt` and `good.global.json`, the only files with the batch's global IDs (`good.txt` keeps the
+    task's): code that published a video's `outputs` published the task's IDs. The reduce's files are listed, for
+    a video tracked and for one reused by a re-run, and they exist."""
+    good = write_video(tmp_path / "good.avi", scene()[:15])
+    gallery = tmp_path / "g.gallery"
+    for status in ("done", "reused"):
+        summary = track_many([good], EVERY_FRAME, tmp_path / "out", workers=1, gallery=gallery, save_video=False,
+                             progress=False, make_tracker=gallery_tracker)  # fmt: skip
+        [video] = summary.videos
+        assert video.status == status, summary.describe()
+        names = [path.name for path in video.outputs]
+        assert {"good.txt", "good.global.txt", "good.global.json"} <= set(names), names
+        assert len(names) == len(set(names)) and all(path.is_file() for path in video.outputs), names
+
+
 def test_a_gallery_that_cannot_be_saved_stops_the_batch_before_any_video(tmp_path, capsys, monkeypatch):
     """`track batch --gallery notes.txt/site.gallery` (its folder a regular file: refused even to root) tracked
     every video and then failed in the reduce with a bare "[Errno 20] Not a directory", after writing each video's

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from tracker.batch_engines import run_local, run_ray
-from tracker.batch_link import LinkedVideo, link_batch, linked_before
+from tracker.batch_link import LinkedVideo, global_outputs, link_batch, linked_before
 from tracker.batch_names import PARAMETERS, SettingNames
 from tracker.batch_progress import Monitor
 from tracker.batch_repeats import refuse_repeated
@@ -393,6 +393,10 @@ def track_many(
             if finished:
                 ids = link_batch(finished, gallery_path, cfg, out, applied, relink=relink)
                 summary.global_ids = dict(zip(linked_names, ids, strict=True))
+                for video in videos:  # the files with their global IDs are outputs too
+                    if video.status != "failed" and video.stem:
+                        more = [p for p in global_outputs(video.out_dir, video.stem) if p not in video.outputs]
+                        video.outputs = [*video.outputs, *more]
                 summary.linked_before = sum(video.linked is not None for video in finished)
                 saved = {i.global_id for i in Gallery.load(gallery_path, cfg.gallery, prune=False).identities}
                 summary.gallery_identities = len(saved)  # a start gallery's identities too, not only the batch's

@@ -44,7 +44,7 @@ from tracker.io.strict_json import write_json_atomic
 if TYPE_CHECKING:
     import numpy as np
 
-__all__ = ["LINK_RECORD_NAME", "LinkedVideo", "link_batch", "linked_before", "save_video_identities"]
+__all__ = ["LINK_RECORD_NAME", "LinkedVideo", "global_outputs", "link_batch", "linked_before", "save_video_identities"]
 
 log = logging.getLogger(__name__)
 
@@ -366,6 +366,12 @@ def _save(gallery: Gallery, path: Path, before_replace: Callable[[FileVersion], 
             f"the gallery {path} could not be saved ({exc.strerror or exc}): it is as it was; the videos' outputs are "
             "kept: re-run the batch to link them (it reuses the finished videos)"
         ) from exc
+
+
+def global_outputs(out_dir: Path, stem: str) -> list[Path]:
+    """The files the reduce writes for a video (`<stem>.global.txt`, `<stem>.global.json`): its outputs with the
+    batch's global IDs, which its `VideoResult.outputs` lists once the gallery is saved."""
+    return [out_dir / f"{stem}{GLOBAL_TXT_SUFFIX}", out_dir / f"{stem}{GLOBAL_JSON_SUFFIX}"]
 
 
 def _write_global(video: LinkedVideo, tracks: dict[int, int], by_task_gid: dict[int, int]) -> None:
