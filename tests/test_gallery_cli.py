@@ -336,6 +336,27 @@ def test_gallery_rm_while_a_run_uses_the_gallery_is_refused(colour_models, tmp_p
     assert main(["gallery", "rm", str(gallery), "1"]) == 0
 
 
+def test_a_prune_dry_run_on_a_gallery_in_use_says_the_prune_itself_would_be_refused(tmp_path, capsys):
+    """`track gallery prune site.gallery --dry-run` while a `track` run held the file said "would remove 1 identity
+    (1); 1 would be left" and nothing more, exit 0; the prune it previewed was then refused ("in use ...: wait for it
+    to end"), and what it listed was the run's last save, not what the run will write. It says both now, as `ls`
+    says the first; the file is as it was."""
+    gallery = Gallery(None, ModelIdentity("m", "w", 4))
+    now = time.time()
+    for gid, days in ((1, 40), (2, 0)):
+        gallery.add(gid, np.eye(4, dtype=np.float32)[gid - 1 : gid], 0, Sighting(1, now - days * 86400, "cam1"))
+    path = tmp_path / "site.gallery"
+    gallery.save(path, prune=False)
+    before = path.read_bytes()
+    with gallery_held(path) as holding:
+        assert main(["gallery", "prune", str(path), "--set", "gallery.max_days_unseen=30", "--dry-run"]) == 0
+        out, err = capsys.readouterr()
+        assert "would remove 1 identity (1)" in out, out
+        assert f"{path} is in use by another run or gallery edit (process {holding.pid})" in err, err
+        assert "a prune without --dry-run is refused until it ends" in err, err
+    assert path.read_bytes() == before
+
+
 @pytest.mark.parametrize(
     ("given", "said"), [("abc", "must be a whole number >= 1, got 'abc'"), ("0", "must be at least 1, got 0")]
 )

@@ -228,6 +228,8 @@ def gallery_main(argv: list[str]) -> int:
             else:
                 cfg = load_config(args.config, overrides=list(args.set))
                 gallery = Gallery.load(args.file, cfg.gallery, prune=False)
+                if args.dry_run:  # (a prune itself takes the lock: refused while a run holds the file)
+                    _note_if_in_use(args.file, gallery, "a prune without --dry-run is refused until it ends")
                 removed = gallery.prune()
                 gone = count(len(removed), "identity", "identities")
                 if removed and args.dry_run:  # (in memory only: the file is not written)
