@@ -330,3 +330,21 @@ def test_a_frame_that_fails_after_a_gap_is_given_again_as_the_next_frame():
     assert tracker.core.frame_index == 20 + 59 + 1
     tracker.reset()
     assert walk(tracker, [0.0, 1 / RATE]) == [1, 1]
+
+
+def test_a_time_after_frames_without_one_is_refused_only_before_the_last_time_given():
+    """A frame without a time is taken one frame after the one before; a time given next that is earlier than that
+    guess but later than the last time given (a source a little faster than the tracker's rate) is the next frame,
+    not a clock that went back: the user never gave the time it "goes back from"."""
+    tracker = Tracker(TrackerConfig(), RATE)
+    ids = []
+    for i, t in enumerate([0.0, None, None, 0.06, 0.09]):
+        out = tracker.update_detections(walker_box(i / RATE), np.array([0.9]), frame_size=SIZE, timestamp=t)
+        ids.append(out[0].track_id if out else None)
+    assert tracker.core.frame_index == 5  # nothing advanced
+    assert ids[-1] == 1
+    with pytest.raises(ValueError, match=r"timestamp 0\.090000 s repeats the last frame's 0\.090000 s"):
+        tracker.update_detections(walker_box(0.2), np.array([0.9]), frame_size=SIZE, timestamp=0.09)
+    tracker.update_detections(walker_box(0.2), np.array([0.9]), frame_size=SIZE, timestamp=None)
+    with pytest.raises(ValueError, match=r"timestamp 0\.050000 s goes back from the last frame's 0\.090000 s"):
+        tracker.update_detections(walker_box(0.2), np.array([0.9]), frame_size=SIZE, timestamp=0.05)

@@ -67,23 +67,26 @@ class StreamClock:
     lifecycle: LifecycleConfig
     last: float | None = None
     after_gap: float | None = None  # the time of the last frame that came after a gap (`advanced_to`)
+    given: float | None = None  # the last time given (`counted`): the frames after it without one are guessed
 
     def gap(self, timestamp: float | None, name: str = "timestamp") -> Gap:
         """The gap before a frame at `timestamp` (None: no time given, the next frame). Changes nothing.
 
         Raises:
-            ValueError: a time at or before the last frame's (naming both): a clock that went back, or a frame
-                given twice.
+            ValueError: a time at or before the last time given (naming both): a clock that went back, or a frame
+                given twice. (Frames without a time since are guessed a frame apart: a time earlier than that guess
+                but later than the last one given is the next frame, no error.)
         """
         if timestamp is None or self.last is None:
             return NO_GAP
-        seconds = timestamp - self.last
-        if seconds <= 0:
-            said = "repeats" if seconds == 0 else "goes back from"
+        given = self.last if self.given is None else self.given  # (None: a clock pickled before `given` was kept)
+        if timestamp <= given:
+            said = "repeats" if timestamp == given else "goes back from"
             raise ValueError(
-                f"{name} {timestamp:.6f} s {said} the last frame's {self.last:.6f} s: each frame's time must be later "
-                "than the one before (the same clock for the whole stream; reset() starts another)"
+                f"{name} {timestamp:.6f} s {said} the last frame's {given:.6f} s: each frame's time must be "
+                "later than the one before (the same clock for the whole stream; reset() starts another)"
             )
+        seconds = timestamp - self.last
         life = self.lifecycle
         if seconds < life.min_gap_seconds:
             return Gap(0, seconds, False)
@@ -93,7 +96,7 @@ class StreamClock:
     def counted(self, timestamp: float | None) -> None:
         """A frame at `timestamp` was tracked (None: the next frame, one frame after the last time, if any)."""
         if timestamp is not None:
-            self.last = timestamp
+            self.last = self.given = timestamp
         elif self.last is not None:
             self.last += 1.0 / self.frame_rate
 
@@ -112,4 +115,4 @@ class StreamClock:
 
     def reset(self) -> None:
         """A new stream: no time yet."""
-        self.last = self.after_gap = None
+        self.last = self.after_gap = self.given = None
