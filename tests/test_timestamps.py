@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import itertools
 import logging
+import time
 
 import cv2
 import numpy as np
@@ -348,3 +349,23 @@ def test_a_time_after_frames_without_one_is_refused_only_before_the_last_time_gi
     tracker.update_detections(walker_box(0.2), np.array([0.9]), frame_size=SIZE, timestamp=None)
     with pytest.raises(ValueError, match=r"timestamp 0\.050000 s goes back from the last frame's 0\.090000 s"):
         tracker.update_detections(walker_box(0.2), np.array([0.9]), frame_size=SIZE, timestamp=0.05)
+
+
+def test_a_scene_cut_dates_the_identities_it_stores_before_the_gap():
+    """The people a cut ends were last seen before the gap: the gallery dates their last sighting the gap's hour
+    ago, not at the end of the gap (it said "just now" after an hour's outage); its frame is the last one matched."""
+    identities = reid_like_identities(1, 512)
+    walkers = [Walker(0, linear_path(300, 300, 1, 0))]
+    cfg = load_config(overrides={"device": "cpu"})
+    tracker = Tracker(cfg, 10.0, gallery=Gallery(cfg.gallery))
+    rng = np.random.default_rng(0)
+    for f in range(20):
+        det = render(walkers, f, identities, noise_for_similarity(0.85, 512), rng)
+        tracker.update_detections(det.boxes_xyxy, det.scores, embeddings=det.embeddings, timestamp=f / 10)
+    hour = 3600.0
+    now = time.time()
+    tracker.update_detections(np.zeros((0, 4)), np.zeros(0), embeddings=np.zeros((0, 512)), timestamp=1.9 + hour)
+    (stored,) = tracker.gallery.identities
+    assert stored.last_seen.frame == 20  # the frame it was last matched on (1-based)
+    assert now - stored.last_seen.time == pytest.approx(hour, abs=60.0)
+    assert stored.last_seen.time - stored.first_seen.time == pytest.approx(1.9, abs=0.2)

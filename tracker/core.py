@@ -249,6 +249,10 @@ class TrackerCore:
         """
         if frames < 0:
             raise ValueError(f"end_tracks takes the frames the gap held, >= 0, got {frames}")
+        # the gap's frames are counted first, each a miss of every track: the gallery dates an ended identity's last
+        # sighting by all the frames since it, the gap's too (not just before this frame: "now" after an outage)
+        self.frame_index += frames
+        self.table.frames_since_update += frames
         for track in self.tracks:
             self.gallery_link.track_ended(self, track, self.frame_index)
             self.bank.release(track.slot)
@@ -256,7 +260,6 @@ class TrackerCore:
         self.table.clear()
         self._mean, self._cov = np.zeros((0, 8)), np.zeros((0, 8, 8))
         self._obs_mean, self._obs_cov = np.zeros((0, 8)), np.zeros((0, 8, 8))
-        self.frame_index += frames
 
     def step(
         self,
