@@ -14,7 +14,7 @@ import pytest
 from tracker import Tracker, TrackerConfig, load_config
 from tracker.config import ConfigError
 from tracker.gallery import Gallery
-from tracker.io import live_clock
+from tracker.io import live_clock, sources
 from tracker.io.sources import FrameSource, _live_frames
 from tracker.run import track_source
 from tracker.testing import Walker, linear_path, noise_for_similarity, reid_like_identities, render
@@ -369,3 +369,35 @@ def test_a_scene_cut_dates_the_identities_it_stores_before_the_gap():
     assert stored.last_seen.frame == 20  # the frame it was last matched on (1-based)
     assert now - stored.last_seen.time == pytest.approx(hour, abs=60.0)
     assert stored.last_seen.time - stored.first_seen.time == pytest.approx(1.9, abs=0.2)
+
+
+class _Reconnecting(_Capture):
+    """A `_Capture` of the walker's frames from `start` seconds on (the frames `frame_of` draws), ending with a drop."""
+
+    def __init__(self, positions: list[float], waits: list[float], clock: list[float], start: float) -> None:
+        super().__init__(positions, waits, clock)
+        self.start = start
+
+    def read(self) -> tuple[bool, np.ndarray | None]:
+        if self.at + 1 >= len(self.positions):
+            return False, None  # (the stream drops: `_live_frames` reopens it)
+        super().read()
+        return True, frame_of(self.start + self.at / RATE)
+
+
+def test_a_live_stream_whose_clock_restarts_on_a_reconnect_is_tracked_on_through_the_outage(monkeypatch, tmp_path):
+    """`track` of a live stream that drops for 2 s and comes back with its presentation times reset to 0 (then NaN,
+    negative, and back to 0 within the capture): the times the tracker gets still only grow (no ValueError
+    mid-stream), the outage is advanced and the walker keeps one ID."""
+    clock = [100.0]
+    monkeypatch.setattr(live_clock.time, "monotonic", lambda: clock[0])
+    before = _Reconnecting([i * 1000.0 / RATE for i in range(30)], [1 / RATE] * 30, clock, 0.0)
+    after_ms = [0.0, float("nan"), -5.0, 1000.0, 0.0] + [i * 1000.0 / RATE for i in range(1, 16)]  # (back at 0)
+    after = _Reconnecting(after_ms, [2.0] + [1 / RATE] * 19, clock, 29 / RATE + 2.0)
+    monkeypatch.setattr(sources, "_open_capture", lambda target: after)
+    monkeypatch.setattr(sources, "_wait", lambda seconds, should_stop: False)
+    source = FrameSource("cam", "stream", RATE, None, live=True, _frames=_live_frames(0, "cam", before))
+    tracker = Tracker(TrackerConfig(), RATE, detector=white_box_detector)
+    summary = track_source(tracker, source, tmp_path, save_video=False, progress=False, max_frames=50)
+    assert summary.tracks == {1}
+    assert tracker.core.frame_index == 50 + 59  # the 2 s outage advanced
