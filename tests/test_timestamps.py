@@ -192,9 +192,10 @@ def test_stream_takes_timestamps_in_step_with_its_frames(caplog):
     )
     with pytest.raises(ValueError, match="timestamps ended before frame 2"):
         list(short)
-    one = Tracker(TrackerConfig(), RATE, detector=white_box_detector).stream([frame_of(0.0)], timestamps=0.5)
-    with pytest.raises(ValueError, match="timestamps must be an iterable of times in seconds"):
-        next(one)
+    for single in (0.5, np.float64(0.5), np.array(0.5)):  # one time (numpy's too), not one per frame
+        one = Tracker(TrackerConfig(), RATE, detector=white_box_detector).stream([frame_of(0.0)], timestamps=single)
+        with pytest.raises(ValueError, match="timestamps must be an iterable of times in seconds"):
+            next(one)
 
 
 def test_the_camera_motion_across_a_gap_is_not_estimated_but_counted_as_a_fallback():

@@ -116,11 +116,14 @@ def with_times(paired: Iterable[tuple[Any, Any]], timestamps: Iterable[Any] | No
     frames (at the frame without one)."""
     if timestamps is None:
         return ((frame, motion, None) for frame, motion in paired)
-    if isinstance(timestamps, str | bytes) or not (
-        hasattr(type(timestamps), "__iter__") or hasattr(type(timestamps), "__getitem__")
-    ):
-        raise ValueError(f"timestamps must be an iterable of times in seconds (one per frame), got {timestamps!r}")
-    return _timed(paired, iter(timestamps))
+    refused = ValueError(f"timestamps must be an iterable of times in seconds (one per frame), got {timestamps!r}")
+    if isinstance(timestamps, str | bytes):
+        raise refused
+    try:  # (a numpy scalar or 0-d array has `__getitem__` but is one time: `iter` refuses it)
+        times = iter(timestamps)
+    except TypeError:
+        raise refused from None
+    return _timed(paired, times)
 
 
 def _timed(paired: Iterable[tuple[Any, Any]], timestamps: Iterator[Any]) -> Iterator[tuple[Any, Any, Any]]:
