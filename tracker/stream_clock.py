@@ -39,7 +39,7 @@ def checked_timestamp(timestamp: Any, name: str = "timestamp") -> float | None:
 
     Raises:
         TypeError: not a real number (a bool, a string, an array, a datetime: give seconds as a float).
-        ValueError: NaN or infinite.
+        ValueError: NaN or infinite (an int beyond any float too).
     """
     if timestamp is None:
         return None
@@ -48,7 +48,10 @@ def checked_timestamp(timestamp: Any, name: str = "timestamp") -> float | None:
             f"{name} must be the frame's time in seconds as a float (time.monotonic(), or the stream's presentation "
             f"time: CAP_PROP_POS_MSEC / 1000), got {type(timestamp).__name__}"
         )
-    value = float(timestamp)
+    try:
+        value = float(timestamp)
+    except OverflowError:  # (an int beyond any float)
+        value = math.inf
     if not math.isfinite(value):
         raise ValueError(f"{name} must be a finite number of seconds, got {value}")
     return value
