@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import itertools
 import logging
+import re
 import time
 
 import cv2
@@ -145,6 +146,24 @@ def test_a_timestamp_that_repeats_or_goes_back_is_refused_and_changes_nothing(ag
     assert tracker.core.frame_index == fork.core.frame_index
     later = [last + 2.0 + i / RATE for i in range(10)]
     assert walk(tracker, later) == walk(fork, later)
+
+
+@pytest.mark.parametrize(("last", "far"), [(-1e308, 1e308), (0.0, 1e18)])
+def test_two_times_too_far_apart_for_the_frames_between_to_be_counted_are_refused_and_change_nothing(last, far):
+    """Finite times ~2e308 s apart (an infinite gap) or a gap of more frames than int64 counts: one ValueError naming
+    both times, not a bare OverflowError; the tracker goes on as one that never got the call."""
+    tracker = Tracker(TrackerConfig(), RATE)
+    box = walker_box(0.0)
+    tracker.update_detections(box, np.array([0.9]), frame_size=SIZE, timestamp=last)
+    fork = copy.deepcopy(tracker)
+    refused = re.escape(f"timestamp {far:g} s is too far after the last frame's {last:g} s")
+    for _ in range(2):  # (the second time the same: the last frame's time did not move)
+        with pytest.raises(ValueError, match=refused):
+            tracker.update_detections(box, np.array([0.9]), frame_size=SIZE, timestamp=far)
+    assert tracker.core.frame_index == fork.core.frame_index
+    if last == 0.0:  # (after -1e308, no later float is a countable gap: nothing to go on with)
+        later = [last + 2.0 + i / RATE for i in range(10)]
+        assert walk(tracker, later) == walk(fork, later)
 
 
 def test_a_timestamp_that_is_not_a_time_is_refused():

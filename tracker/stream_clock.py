@@ -32,6 +32,9 @@ class Gap(NamedTuple):
 
 
 NO_GAP = Gap(0, 0.0, False)
+# the most frames one gap may hold: the tracker counts frames in int64 (`TrackerCore.frame_index`, each track's
+# frames since its update); half of int64's range leaves the stream's own frames room (~5e9 years at 30 fps)
+MAX_GAP_FRAMES = np.iinfo(np.int64).max // 2
 
 
 def checked_timestamp(timestamp: Any, name: str = "timestamp") -> float | None:
@@ -78,7 +81,8 @@ class StreamClock:
         Raises:
             ValueError: a time at or before the last time given (naming both): a clock that went back, or a frame
                 given twice. (Frames without a time since are guessed a frame apart: a time earlier than that guess
-                but later than the last one given is the next frame, no error.)
+                but later than the last one given is the next frame, no error.) Also two times so far apart that the
+                gap holds more frames than `MAX_GAP_FRAMES` (two times ~2e308 s apart: an infinite gap), naming both.
         """
         if timestamp is None or self.last is None:
             return NO_GAP
@@ -90,6 +94,12 @@ class StreamClock:
                 "later than the one before (the same clock for the whole stream; reset() starts another)"
             )
         seconds = timestamp - self.last
+        if not seconds * self.frame_rate <= MAX_GAP_FRAMES:  # (inf too: finite times ~2e308 s apart)
+            raise ValueError(
+                f"{name} {timestamp:g} s is too far after the last frame's {self.last:g} s: the gap between them is "
+                f"more frames than a tracker counts ({MAX_GAP_FRAMES}); give both times on one clock in seconds "
+                "(reset() starts another)"
+            )
         life = self.lifecycle
         if seconds < life.min_gap_seconds:
             return Gap(0, seconds, False)
