@@ -23,8 +23,8 @@ from test_gallery_merge import camera_gallery, looks
 
 from tracker.batch import track_many
 from tracker.cli import main
-from tracker.gallery import Gallery, GalleryError, Sighting
-from tracker.gallery_sources import LinkedSource, SourceLinkedError, refuse_linked, source_digest
+from tracker.gallery import Gallery, GalleryError, ModelIdentity, Sighting
+from tracker.gallery_sources import LinkedSource, SourceLinkedError, refuse_linked, source_digest, source_keys
 
 
 def sightings(path: Path) -> int:
@@ -177,6 +177,32 @@ def test_track_twice_on_one_video_is_refused_before_any_frame_and_relink_links_a
     other = write_video(tmp_path / "cam2.avi", scene()[::-1])
     assert main([str(other), "--gallery", str(gallery), "--out", str(tmp_path / "o4"), *ARGS]) == 0
     assert len(Gallery.load(gallery).sources) == 2
+
+
+def test_a_held_video_into_a_gallery_of_another_reid_model_names_the_model_first(tmp_path, capsys):
+    """A gallery made with another ReID model that holds the video's sightings: `track` said to add --relink, which
+    then refused the model (a dead end). The model, the real blocker, is named first, before any model loads (the
+    detector file is no network); with --relink the same error."""
+    video = write_video(tmp_path / "cam1.avi", scene())
+    other = Gallery(model=ModelIdentity("osnet_x1_0", "0123456789abcdef", 256))
+    other.add(other.new_id(), np.ones((3, 256)), 0, Sighting(1, time.time(), "x"))
+    key, head = source_keys(video)
+    assert key is not None
+    other.record_source(key, video.name, len(scene()), head=head)
+    path = tmp_path / "other.gallery"
+    other.save(path, prune=False)
+    before = path.read_bytes()
+    detector, reid = tmp_path / "det.pt", tmp_path / "reid.pth"
+    detector.write_bytes(b"never loaded: the gallery is refused first")
+    reid.write_bytes(b"weights")
+    models = ["--set", f"detector.model={detector}", "--set", f"reid.weights={reid}", "--set", "reid.model=osnet_x0_25"]
+    for again in ([], ["--relink"]):
+        out = tmp_path / f"o{len(again)}"
+        assert main([str(video), "--gallery", str(path), "--out", str(out), "-q", *again, *models]) == 2
+        err = capsys.readouterr().err.strip()
+        assert err.startswith(f"track: error: {path}: this gallery was made with ReID model osnet_x1_0"), err
+        assert "--relink" not in err and len(err.splitlines()) == 1, err
+    assert path.read_bytes() == before
 
 
 @pytest.mark.usefixtures("colour_models")

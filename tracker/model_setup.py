@@ -20,6 +20,7 @@ if TYPE_CHECKING:  # (imported where the models are built: ultralytics and torch
 __all__ = [
     "absolute_weights",
     "build_models",
+    "check_gallery_model",
     "needs_appearance",
     "reid_model_identity",
     "require_gallery_appearance",
@@ -101,6 +102,26 @@ def _refuse_another_reid(identity: ModelIdentity, built_with: ModelIdentity | No
         "cannot be compared; put back the weights it was built with and reopen() again, or build a new Tracker "
         "(the tracker stays closed, its tracks kept)"
     )
+
+
+def check_gallery_model(cfg: TrackerConfig, gallery: Gallery | None) -> None:
+    """The check `build_models` makes before any model loads, for a caller that has more to check first
+    (`track --gallery`: its model is the blocker to name before the sources the gallery holds, whose way on,
+    --relink, would end at it): the ReID weights file is there and `gallery` (if any) fits the ReID's identity, its
+    weights' digest and D (OSNet's, known unloaded: `unloaded_reid_identity`). Nothing is checked without appearance
+    or with `reid.model=auto`, whose weights, the detector's, may only be there once ultralytics downloaded them (the
+    check is made once the detector is loaded, as before).
+
+    Raises:
+        FileNotFoundError, ValueError: ReID weights not found, or an exported network (`require_model_files`).
+        GalleryModelError: `gallery` made with another ReID model, or of another D (naming its file).
+    """
+    if gallery is None or not has_appearance(cfg) or cfg.reid.model == "auto":
+        return
+    from tracker.embedder import require_osnet_file
+
+    require_osnet_file(cfg.reid.weights)
+    gallery.check_model(unloaded_reid_identity(cfg))
 
 
 def needs_appearance(what: str, cfg: TrackerConfig) -> str:

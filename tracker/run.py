@@ -55,6 +55,7 @@ from tracker.io.sources import (
 from tracker.io.strict_json import write_json_atomic
 from tracker.io.video import Annotator
 from tracker.log_source import naming_source
+from tracker.model_setup import check_gallery_model
 from tracker.pipeline import Tracker
 from tracker.progress_stream import ProgressStream
 from tracker.resume import (
@@ -568,6 +569,8 @@ def run_track(options: TrackOptions, notify: Callable[[str], None] | None = None
         if options.gallery is not None:  # read, added to and written back by one run at a time (its folder made)
             held.enter_context(gallery_lock(options.gallery, make_folder=True))
         gallery = open_gallery(options.gallery, cfg)
+        # before the sources it holds: made with another ReID model, the way on for those (--relink) ends at it
+        check_gallery_model(cfg, gallery)  # (no model loads: the ReID's weights file is hashed, as it is anyway)
         # before any model loads: sources whose sightings the gallery holds already are refused (unless --relink)
         linked = LinkedSources(gallery, options.gallery, names, options.relink, resumed=checkpoint is not None)
         first = Tracker.from_config(cfg, frame_rate=rate, gallery=gallery)  # GalleryModelError names the file
