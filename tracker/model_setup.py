@@ -48,9 +48,8 @@ def build_models(
 
     use_reid = has_appearance(cfg)
     require_model_files(cfg, remedy)
-    # now, before the models take seconds to load, or to fail to (its weights are there: `require_model_files`);
-    # `auto`'s, the detector's, may only be there once ultralytics downloaded them
-    identity = unloaded_reid_identity(cfg) if use_reid and cfg.reid.model != "auto" else None
+    # now, before the models take seconds to load, or to fail to (its weights are there: `require_model_files`)
+    identity = unloaded_reid_identity(cfg) if _identity_known_unloaded(cfg) else None
     if identity is not None:
         _refuse_another_reid(identity, built_with, cfg)
         if gallery is not None:
@@ -116,12 +115,18 @@ def check_gallery_model(cfg: TrackerConfig, gallery: Gallery | None) -> None:
         FileNotFoundError, ValueError: ReID weights not found, or an exported network (`require_model_files`).
         GalleryModelError: `gallery` made with another ReID model, or of another D (naming its file).
     """
-    if gallery is None or not has_appearance(cfg) or cfg.reid.model == "auto":
+    if gallery is None or not _identity_known_unloaded(cfg):
         return
     from tracker.embedder import require_osnet_file
 
     require_osnet_file(cfg.reid.weights)
     gallery.check_model(unloaded_reid_identity(cfg))
+
+
+def _identity_known_unloaded(cfg: TrackerConfig) -> bool:
+    """Whether the ReID's identity is known before any model loads (`unloaded_reid_identity`): with appearance, and a
+    ReID other than `auto`, whose weights, the detector's, may only be there once ultralytics downloaded them."""
+    return has_appearance(cfg) and cfg.reid.model != "auto"
 
 
 def needs_appearance(what: str, cfg: TrackerConfig) -> str:

@@ -84,9 +84,9 @@ class StreamClock:
                 but later than the last one given is the next frame, no error.) Also two times so far apart that the
                 gap holds more frames than `MAX_GAP_FRAMES` (two times ~2e308 s apart: an infinite gap), naming both.
         """
-        if timestamp is None or self.last is None:
+        if timestamp is None or self.last is None or self.given is None:  # (both set by the first time counted)
             return NO_GAP
-        given = self.last if self.given is None else self.given  # (None: a clock pickled before `given` was kept)
+        given = self.given
         if timestamp <= given:
             said = "repeats" if timestamp == given else "goes back from"
             raise ValueError(
