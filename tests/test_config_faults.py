@@ -1204,7 +1204,7 @@ def test_a_wrong_shaped_camera_exclude_says_what_it_must_be_not_its_type(value):
 @pytest.mark.parametrize(
     ("overrides", "said"),
     [
-        (["reid.wide_threads=2"], "reid.wide_threads=2 is not used: reid.wide_from is 0"),
+        (["reid.wide_from=0", "reid.wide_threads=3"], "reid.wide_threads=3 is not used: reid.wide_from is 0"),
         (["reid.wide_from=64", "reid.batch_size=32"], "reid.wide_from=64 is not used: no ReID batch is larger than"),
         # batches of at most 16 crops (the largest static batch, the power of two at most 24): said nothing before
         (
@@ -1226,6 +1226,8 @@ def test_wide_reid_threads_that_no_batch_reaches_are_told_unused(overrides, said
     lines = unused_settings(load_config(overrides=overrides))
     assert len(lines) == 1 and lines[0].startswith(said), lines
     assert unused_settings(load_config(overrides=["reid.wide_from=2", "reid.wide_threads=2"])) == []
+    # (the defaults, wide_from 2 and wide_threads 2, and wide_from=0 alone: its default wide_threads is said of nothing)
+    assert unused_settings(load_config()) == unused_settings(load_config(overrides=["reid.wide_from=0"])) == []
 
 
 @pytest.mark.parametrize("where", [["device=cuda"], ["device=auto"], ["device=cpu", "reid.backend=torch"]])
@@ -1264,17 +1266,18 @@ def test_wide_reid_batches_over_requests_on_a_gpu_are_not_said_to_oversubscribe_
 def test_wide_threads_without_wide_from_where_pytorch_runs_the_reid_gives_no_advice_that_does_nothing(
     where, monkeypatch
 ):
-    """`reid.wide_threads=2` alone on a GPU (or with `reid.backend=torch`) was told "set reid.wide_from, the crops a
-    batch needs to run on wide_threads": there PyTorch runs the ReID and reads neither key, so the advice changed
-    nothing. It is still said unused (it is, everywhere), with why and without that advice."""
+    """`reid.wide_threads=3` without `reid.wide_from` on a GPU (or with `reid.backend=torch`) was told "set
+    reid.wide_from, the crops a batch needs to run on wide_threads": there PyTorch runs the ReID and reads neither
+    key, so the advice changed nothing. It is still said unused (it is, everywhere), with why and without that
+    advice."""
     from tracker.config import unused_settings
 
     monkeypatch.setattr("torch.cuda.is_available", lambda: True)  # (a GPU machine)
-    said = unused_settings(load_config(overrides=["reid.wide_threads=2", *where]))
-    assert len(said) == 1 and said[0].startswith("reid.wide_threads=2 is not used"), said
+    said = unused_settings(load_config(overrides=["reid.wide_from=0", "reid.wide_threads=3", *where]))
+    assert len(said) == 1 and said[0].startswith("reid.wide_threads=3 is not used"), said
     assert "set reid.wide_from" not in said[0] and "PyTorch" in said[0], said
     monkeypatch.setattr("torch.cuda.is_available", lambda: False)  # (where OpenVINO may run it: the advice stands)
-    said = unused_settings(load_config(overrides=["reid.wide_threads=2", "device=cpu"]))
+    said = unused_settings(load_config(overrides=["reid.wide_from=0", "reid.wide_threads=3", "device=cpu"]))
     assert len(said) == 1 and "set reid.wide_from" in said[0], said
 
 

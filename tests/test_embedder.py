@@ -382,6 +382,60 @@ def test_openvino_wide_batches_run_on_more_threads_with_the_same_embeddings(shar
             type(one.model)(torch_model(shared_weights), weights, (256, 128), True, **bad)
 
 
+def test_openvino_wide_copies_compile_at_the_first_wide_call_and_stay_unused_beside_a_detector(shared, shared_weights):
+    """By default (`reid.wide_from` 2, `reid.wide_threads` 2) batches of 2 crops or more run on two threads, except
+    within `detector_beside` (`stream()` detecting the next frame ahead on the other core), where they run on
+    `reid.threads`: the wide copies are compiled at the first call outside it (none for a tracker that only streams),
+    all of batches 2 to `EXACT_BATCH` at once, and every crop's embedding is the same either way."""
+    pytest.importorskip("openvino")
+    from tracker.reid.openvino import detector_beside
+
+    embedder = osnet(shared_weights, "reid.backend=openvino")
+    image, boxes = pets_crowd(shared, 3)
+    assert embedder.model.compiled_wide_batches == ()
+    with detector_beside():
+        narrow = embedder(image, boxes)
+    assert embedder.model.compiled_wide_batches == ()
+    wide = embedder(image, boxes)
+    assert embedder.model.compiled_wide_batches == tuple(range(2, EXACT_BATCH + 1))
+    assert {embedder.model.compiled_settings(size)["INFERENCE_NUM_THREADS"] for size in (2, 3, 8)} == {"2"}
+    narrow_threads = {embedder.model.compiled_settings(size, wide=False)["INFERENCE_NUM_THREADS"] for size in (1, 3)}
+    assert narrow_threads == {"1"} and embedder.model.compiled_settings(1)["INFERENCE_NUM_THREADS"] == "1"
+    torch.testing.assert_close(wide, narrow, rtol=0, atol=0)
+
+
+def test_openvino_runs_each_batch_on_the_copy_its_calls_measured_faster(shared, shared_weights, monkeypatch):
+    """`reid.wide_recheck_after` (10): a batch that may run wide runs on the copy whose recent calls took less wall
+    time (`ThreadChoice`), the other after every 10 calls: where the second core is taken (the wide copy's calls
+    measured 3x slower here) the narrow copy runs, with the same embeddings; 0 runs the wide copy always."""
+    pytest.importorskip("openvino")
+    from tracker.reid.thread_choice import FIRST_CALLS, ThreadChoice
+
+    ran: list[tuple[int, bool]] = []
+    record = ThreadChoice.record
+
+    def busy_second_core(self: ThreadChoice, batch: int, wide: bool, seconds: float) -> None:
+        ran.append((batch, wide))
+        record(self, batch, wide, seconds * (3.0 if wide else 1.0))
+
+    monkeypatch.setattr(ThreadChoice, "record", busy_second_core)
+    image, boxes = pets_crowd(shared, 3)
+    measured = osnet(shared_weights, "reid.backend=openvino")
+    always = osnet(shared_weights, "reid.backend=openvino", "reid.wide_recheck_after=0")
+    one = osnet(shared_weights, "reid.backend=openvino", "reid.wide_from=0")
+    expected = one(image, boxes)
+    calls = 2 * FIRST_CALLS + 11
+    for _ in range(calls):
+        torch.testing.assert_close(measured(image, boxes), expected, rtol=0, atol=0)
+    assert ran[: 2 * FIRST_CALLS] == [(3, False), (3, True)] * FIRST_CALLS  # (each measured in turn)
+    assert ran[2 * FIRST_CALLS :].count((3, True)) == 1 and len(ran) == calls  # (then narrow, one recheck)
+    ran.clear()
+    for _ in range(5):
+        torch.testing.assert_close(always(image, boxes), expected, rtol=0, atol=0)
+    assert ran == [(3, True)] * 5
+    assert one(image, boxes[:1]) is not None and ran == [(3, True)] * 5  # (wide_from 0: nothing to choose)
+
+
 @pytest.mark.parametrize("backend", ["torch", "openvino"])
 def test_embeddings_are_unit_norm_and_batched(shared_weights, backend):
     if backend == "openvino":
@@ -707,7 +761,7 @@ def test_requests_on_the_pytorch_forward_is_logged_as_ignored(shared_weights, ca
         assert ("reid.requests=2 ignored" in caplog.text) is said, backend
 
 
-@pytest.mark.parametrize("setting", ["reid.threads=2", "reid.wide_from=2"])
+@pytest.mark.parametrize("setting", ["reid.threads=2", "reid.wide_from=3"])
 def test_threads_on_the_pytorch_forward_is_logged_as_ignored(shared_weights, caplog, setting):
     """reid.threads and reid.wide_from size OpenVINO inferences only; on the PyTorch forward reid.threads did nothing
     without a word, where reid.requests was said to be ignored. The log says so."""

@@ -340,6 +340,7 @@ CHECKED_PARTS = [
     "reid/__init__",
     "reid/cuda_graph",
     "reid/openvino",
+    "reid/thread_choice",
     "reid/osnet",
     "resume",
     "run",

@@ -134,14 +134,21 @@ class ReIDConfig(Section):
         1, "OpenVINO: inferences a frame's crops are split over, run at once (threads each)", lo=1, hi=64
     )
     wide_from: int = key(
-        0,
-        "OpenVINO: static batches of this many crops or more run on wide_threads threads (stop 65's crossover: "
-        "2); 0 = off, every batch on threads",
+        2,
+        "OpenVINO: static batches of this many crops or more run on wide_threads threads in update() (not while "
+        "stream() detects ahead); 0 = off, every batch on threads",
         lo=0,
         hi=65536,
     )
     wide_threads: int = key(
-        0, "OpenVINO: CPU threads of an inference of wide_from crops or more; 0 = all cores", lo=0, hi=4096
+        2, "OpenVINO: CPU threads of an inference of wide_from crops or more; 0 = all cores", lo=0, hi=4096
+    )
+    wide_recheck_after: int = key(
+        10,
+        "OpenVINO: a batch that may run wide runs on whichever of wide_threads and threads its last calls took less "
+        "time on, and after this many calls one on the other, to measure it again; 0 = always wide_threads",
+        lo=0,
+        hi=1_000_000,
     )
     cuda_graphs: bool = key(False, "CUDA: replay the forward as captured CUDA graphs, one per power-of-two batch")
 
@@ -907,7 +914,7 @@ def unused_settings(cfg: TrackerConfig, devices_here: bool = True) -> list[str]:
     reid = cfg.reid
     openvino = _openvino_may_run(cfg, devices_here)  # (None: not known here)
     where = _ON_CPU_NODES if openvino is None else ""
-    if reid.wide_threads and not reid.wide_from:
+    if reid.wide_threads not in (0, ReIDConfig().wide_threads) and not reid.wide_from:  # (the default: said of nothing)
         unused.append(
             f"reid.wide_threads={reid.wide_threads} is not used: reid.wide_from is 0 (every ReID batch runs on "
             "reid.threads); set reid.wide_from, the crops a batch needs to run on wide_threads (2 where a core is "

@@ -42,6 +42,7 @@ _STD_FLOOR = 1e-6  # auto mode: channels constant over the frame are not amplifi
 _ARCHITECTURES = {"osnet_x0_25": osnet_x0_25, "osnet_x1_0": osnet_x1_0}
 _WARP_FLAGS = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP  # the affine maps output pixels to frame pixels
 _NORM_FLOOR = 1e-12  # an all-zero embedding stays zero instead of dividing by zero (as torch's normalize)
+_DEFAULT_WIDE_FROM = ReIDConfig().wide_from  # (the default, said of nothing where PyTorch runs the ReID)
 
 
 def embed_checked(
@@ -185,7 +186,7 @@ class OSNetEmbedder:
             log.info("reid.requests=%d ignored: the PyTorch ReID forward runs one call at a time", self.config.requests)
         if isinstance(self.model, torch.nn.Module) and self.config.threads != 1:  # (1: the default, said of nothing)
             log.info("reid.threads=%d ignored: the PyTorch ReID forward runs on torch's threads", self.config.threads)
-        if isinstance(self.model, torch.nn.Module) and self.config.wide_from > 0:
+        if isinstance(self.model, torch.nn.Module) and self.config.wide_from not in (0, _DEFAULT_WIDE_FROM):
             log.info(
                 "reid.wide_from=%d ignored: the PyTorch ReID forward runs on torch's threads", self.config.wide_from
             )
@@ -382,6 +383,7 @@ def load_osnet(cfg: ReIDConfig, device: torch.device) -> OSNetEmbedder:
             requests=cfg.requests,
             wide_from=cfg.wide_from,
             wide_threads=cfg.wide_threads,
+            wide_recheck_after=cfg.wide_recheck_after,
         )
         return OSNetEmbedder(forward, cfg, device)
     if cfg.int8:

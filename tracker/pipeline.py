@@ -42,6 +42,7 @@ from tracker.model_setup import (
     require_gallery_banks,
     require_model_files,
 )
+from tracker.reid.openvino import detector_beside
 from tracker.stream_clock import Gap, StreamClock, checked_timestamp
 from tracker.threads import BlasThreads, exact_torch_threads, torch_threads
 from tracker.types import (
@@ -827,7 +828,9 @@ class Tracker:
                     self._check_detector(closings)
                     given = _in_stream(motion, camera_motion_noise, frame.shape[:2])
                     self._clock.gap(stamp)  # (a time at or before the last frame's: refused before it is tracked)
-                    yield self._track_one(frame, boxes, given, stamp)
+                    with detector_beside():  # (the next frame's detector has the other cores: ReID on `threads`)
+                        tracked = self._track_one(frame, boxes, given, stamp)
+                    yield tracked
         finally:
             # torch's thread count is process-wide: the detector's thread and this one each bound it around their
             # calls and put back what they read, so an unlucky interleaving can leave the bounded count behind

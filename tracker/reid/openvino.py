@@ -9,7 +9,11 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import time
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, SupportsIndex
 
@@ -17,6 +21,7 @@ import numpy as np
 import torch
 
 from tracker.reid.osnet import IMAGENET_MEAN, IMAGENET_STD
+from tracker.reid.thread_choice import ThreadChoice
 from tracker.weights import file_digest
 
 __all__ = [
@@ -25,6 +30,7 @@ __all__ = [
     "EXACT_BATCH",
     "OpenVINOForward",
     "cached_model_path",
+    "detector_beside",
     "largest_static_batch",
     "openvino_available",
     "save_int8",
@@ -58,6 +64,23 @@ SPLIT_LIMIT = EXACT_BATCH  # with `requests` > 1, a call is split only while eve
 _THREADS = "INFERENCE_NUM_THREADS"  # OpenVINO's property: CPU threads of one inference
 COMPILED_FOLDER = "compiled"  # OpenVINO's own cache of compiled models (`CACHE_DIR`), inside the cache folder
 PIXEL_MAX = 255.0  # uint8 crops: the ImageNet mean and std of [0, 1] pixels scaled to 0..255
+# True while a detector runs on the other cores during this thread's ReID calls (`Tracker.stream` detecting the next
+# frame ahead): each batch then runs on `threads`, not `wide_threads`. Per thread and context (`contextvars`), so a
+# tracker's `stream` in one thread does not narrow another's `update` in the next.
+_DETECTOR_BESIDE: ContextVar[bool] = ContextVar("reid_detector_beside", default=False)
+
+
+@contextmanager
+def detector_beside() -> Iterator[None]:
+    """Within it, this thread's ReID calls (`OpenVINOForward`) run every batch on `threads`: a detector runs on the
+    other cores meanwhile (`Tracker.stream` detecting ahead), so a second inference thread would take a core from it
+    (1080p `stream()` with ReID 0.923 / 0.886 of detection-only frames/s with wide batches against 0.965 / 0.955
+    without them: docs/speed-log.md, stop 74)."""
+    token = _DETECTOR_BESIDE.set(True)
+    try:
+        yield
+    finally:
+        _DETECTOR_BESIDE.reset(token)
 
 
 def openvino_available() -> bool:
@@ -120,11 +143,16 @@ class OpenVINOForward:
         half: let OpenVINO compute in bf16 where the CPU supports it (cosine to fp32 >= 0.99); else fp32.
         int8: the NNCF INT8 model cached by `save_int8` instead of the converted one.
         threads: CPU threads of one inference (`INFERENCE_NUM_THREADS`); 0 = OpenVINO's default (all cores).
-        wide_from: static batches of at least this many crops are compiled with `wide_threads` threads instead of
-            `threads` (two threads lose on 1 crop and win from 2, where the other core is free: docs/speed-log.md, stop
-            65); 0 = off, every batch size on `threads`. Each crop's embedding is the same either way (tested bit
-            for bit).
+        wide_from: static batches of at least this many crops run on a copy compiled with `wide_threads` threads
+            instead of `threads` (two threads lose on 1 crop and win from 2, where the other core is free:
+            docs/speed-log.md, stops 65 and 74), except within `detector_beside` (every batch on `threads`); the
+            wide copies are compiled at the first call that runs one (batches `wide_from` to `PRECOMPILED_BATCH`
+            at once). 0 = off, every batch size on `threads`. Each crop's embedding is the same either way (tested
+            bit for bit).
         wide_threads: CPU threads of an inference of at least `wide_from` crops; 0 = OpenVINO's default (all cores).
+        wide_recheck_after: where a batch may run wide, it runs on whichever copy (wide or on `threads`) its last calls
+            took less wall time on, and after this many calls one on the other (`ThreadChoice`: two threads pay
+            only where a core is free); 0 = always on the wide copy.
         max_batch: the largest static batch compiled; bigger batches run in chunks of it.
         requests: inferences one call is split over, run at the same time (`split_sizes`): the first part on the
             calling thread, each other part as an asynchronous request of its own compiled copy of the model (so
@@ -132,7 +160,7 @@ class OpenVINOForward:
             same whichever part it runs in (every batch size computes each crop alone: tested bit for bit).
     Raises:
         FileNotFoundError: `int8` without a cached INT8 model.
-        ValueError: `requests` < 1, or `threads`, `wide_threads` or `wide_from` < 0.
+        ValueError: `requests` < 1, or `threads`, `wide_threads`, `wide_from` or `wide_recheck_after` < 0.
     """
 
     def __init__(
@@ -147,12 +175,14 @@ class OpenVINOForward:
         requests: int = 1,
         wide_from: int = 0,
         wide_threads: int = 0,
+        wide_recheck_after: int = 0,
     ) -> None:
         import openvino as ov
 
         if requests < 1:
             raise ValueError(f"requests must be >= 1, got {requests}")
-        for name, value in (("threads", threads), ("wide_threads", wide_threads), ("wide_from", wide_from)):
+        nonnegative = {"threads": threads, "wide_threads": wide_threads, "wide_from": wide_from}
+        for name, value in (nonnegative | {"wide_recheck_after": wide_recheck_after}).items():
             if value < 0:
                 raise ValueError(f"{name} must be >= 0, got {value}")
 
@@ -162,6 +192,7 @@ class OpenVINOForward:
         if threads > 0:
             self._settings[_THREADS] = threads
         self._wide_from, self._wide_threads = wide_from, wide_threads
+        self._thread_choice = ThreadChoice(wide_recheck_after)
         if int8:
             ir = _read_int8(self._core, model, weights, input_hw)
             log.info("ReID on OpenVINO (CPU, INT8)")
@@ -173,13 +204,13 @@ class OpenVINOForward:
         self._ir: Any = _with_preprocessing(ov, ir)  # (an `openvino.Model`, as `_model`'s)
         self._input_hw = input_hw
         self._max_batch = largest_static_batch(max_batch)
-        self._compiled: dict[int, Any] = {}  # (batch -> `openvino.CompiledModel`)
-        for size in range(1, min(PRECOMPILED_BATCH, self._max_batch) + 1):
-            self._model(size)
+        self._compiled: dict[tuple[int, bool], Any] = {}  # ((batch, wide) -> `openvino.CompiledModel`)
+        self._precompile(wide=False)
+        self._wide_compiled = False  # the wide copies of `_precompile` are compiled at the first wide call
         self._requests = requests
         self._split_limit = min(SPLIT_LIMIT, self._max_batch)
-        # lane l > 0: its own compiled copy per batch size and one infer request of it, made on first use
-        self._lanes: list[dict[int, object]] = [{} for _ in range(requests - 1)]
+        # lane l > 0: its own compiled copy per (batch size, wide) and one infer request of it, made on first use
+        self._lanes: list[dict[tuple[int, bool], object]] = [{} for _ in range(requests - 1)]
 
     def __reduce_ex__(self, protocol: SupportsIndex) -> str | tuple[Any, ...]:
         """Refused with a TypeError that says what to do instead (OpenVINO's own is "cannot pickle 'Core' object")."""
@@ -198,38 +229,60 @@ class OpenVINOForward:
         if crops.ndim != 4 or crops.shape[1:] != (*self._input_hw, 3) or crops.dtype != np.uint8:
             expected = (-1, *self._input_hw, 3)
             raise ValueError(f"crops must be uint8 of shape {expected}, got {crops.dtype} {crops.shape}")
+        wide = self._wide_from > 0 and not _DETECTOR_BESIDE.get()
+        if wide and not self._wide_compiled:
+            self._precompile(wide=True)
+            self._wide_compiled = True
         parts = split_sizes(len(crops), self._requests, self._split_limit)
         if len(parts) > 1:
-            return self._split_call(crops, parts)
+            return self._split_call(crops, parts, wide)
         outputs, start = [], 0
         for size in static_batches(len(crops), self._max_batch, EXACT_BATCH):
-            outputs.append(self._model(size)(np.ascontiguousarray(crops[start : start + size]))[0])
+            outputs.append(self._infer(np.ascontiguousarray(crops[start : start + size]), wide))
             start += size
         if not outputs:
             return np.zeros((0, self.dim), dtype=np.float32)
         return np.concatenate(outputs).astype(np.float32, copy=False)
 
-    def _split_call(self, crops: np.ndarray, parts: list[int]) -> np.ndarray:
+    def _infer(self, batch: np.ndarray, wide: bool) -> np.ndarray:
+        """One static batch's (B, D) outputs: on the narrow copy, or, where it may run wide (`_is_wide`), on the copy
+        `ThreadChoice` picks, its wall time recorded."""
+        size = len(batch)
+        if not self._is_wide(size, wide):
+            return self._model(size, False)(batch)[0]
+        on_wide = self._thread_choice.wide(size)
+        began = time.perf_counter()
+        out = self._model(size, on_wide)(batch)[0]
+        self._thread_choice.record(size, on_wide, time.perf_counter() - began)
+        return out
+
+    @property
+    def thread_choice(self) -> ThreadChoice:
+        """The measured choice between the wide and the narrow copy of each batch size (`ThreadChoice`)."""
+        return self._thread_choice
+
+    def _split_call(self, crops: np.ndarray, parts: list[int], wide: bool) -> np.ndarray:
         """Parts 2.. as asynchronous requests of their lanes' copies, the first part on this thread meanwhile."""
         bounds = np.cumsum([0, *parts])
         started = []
         try:
             for lane, size in enumerate(parts[1:]):
-                request = self._lane_request(lane, size)
+                request = self._lane_request(lane, size, wide)
                 request.start_async([np.ascontiguousarray(crops[bounds[lane + 1] : bounds[lane + 2]])])  # type: ignore[attr-defined]
                 started.append(request)
-            first = self._model(parts[0])(np.ascontiguousarray(crops[: parts[0]]))[0]  # type: ignore[operator]
+            first = self._model(parts[0], wide)(np.ascontiguousarray(crops[: parts[0]]))[0]  # type: ignore[operator]
         finally:
             for request in started:  # none is left running, whatever happened above
                 request.wait()  # type: ignore[attr-defined]
         rest = [request.get_output_tensor(0).data for request in started]  # type: ignore[attr-defined]
         return np.concatenate([first, *rest]).astype(np.float32, copy=False)
 
-    def _lane_request(self, lane: int, batch: int) -> object:
+    def _lane_request(self, lane: int, batch: int, wide: bool) -> object:
         """The infer request of lane `lane`'s own compiled copy for `batch` crops (made on first use)."""
-        request = self._lanes[lane].get(batch)
+        key = (batch, self._is_wide(batch, wide))
+        request = self._lanes[lane].get(key)
         if request is None:
-            request = self._lanes[lane][batch] = self._compile(batch).create_infer_request()  # type: ignore[attr-defined]
+            request = self._lanes[lane][key] = self._compile(*key).create_infer_request()  # type: ignore[attr-defined]
         return request
 
     @property
@@ -239,47 +292,67 @@ class OpenVINOForward:
 
     @property
     def compiled_batches(self) -> tuple[int, ...]:
-        """The static batch sizes compiled so far."""
-        return tuple(sorted(self._compiled))
+        """The static batch sizes compiled so far (on `threads`; the wide copies: `compiled_wide_batches`)."""
+        return tuple(sorted(size for size, wide in self._compiled if not wide))
+
+    @property
+    def compiled_wide_batches(self) -> tuple[int, ...]:
+        """The static batch sizes whose copy on `wide_threads` is compiled so far."""
+        return tuple(sorted(size for size, wide in self._compiled if wide))
 
     @property
     def loaded_from_cache(self) -> tuple[int, ...]:
-        """The static batch sizes whose compiled model came from OpenVINO's model cache (not compiled again)."""
-        return tuple(size for size, compiled in sorted(self._compiled.items()) if _from_cache(compiled))
+        """The static batch sizes whose compiled model on `threads` came from OpenVINO's model cache (not compiled
+        again)."""
+        narrow = sorted((size, compiled) for (size, wide), compiled in self._compiled.items() if not wide)
+        return tuple(size for size, compiled in narrow if _from_cache(compiled))
 
-    def compiled_settings(self, batch: int = 1) -> dict[str, str]:
+    def compiled_settings(self, batch: int = 1, wide: bool = True) -> dict[str, str]:
         """Each setting the model for a static batch of `batch` crops asks OpenVINO for (`COMPILE_SETTINGS`,
         precision) and its inference threads (`INFERENCE_NUM_THREADS`: `threads`, or `wide_threads` from
-        `wide_from` crops on), as the compiled model reports them back (compiled on first use)."""
-        compiled = self._model(batch)
-        keys = {**self._settings_for(batch), _THREADS: None}
+        `wide_from` crops on unless `wide` is False, as within `detector_beside`), as the compiled model reports
+        them back (compiled on first use)."""
+        compiled = self._model(batch, wide)
+        keys = {**self._settings_for(batch, self._is_wide(batch, wide)), _THREADS: None}
         return {key: str(compiled.get_property(key)) for key in keys}  # type: ignore[attr-defined]
 
-    def _settings_for(self, batch: int) -> dict[str, object]:
+    def _is_wide(self, batch: int, wide: bool) -> bool:
+        """Whether a batch of `batch` crops runs on `wide_threads`: in a wide call (`wide`), from `wide_from` on."""
+        return wide and 0 < self._wide_from <= batch
+
+    def _settings_for(self, batch: int, wide: bool) -> dict[str, object]:
         """The compile settings of the model for a static batch of `batch` crops: this model's, with `wide_threads`
-        inference threads from `wide_from` crops on (0: OpenVINO's default, all cores)."""
-        if not 0 < self._wide_from <= batch:
+        inference threads (0: OpenVINO's default, all cores) where `wide` (`_is_wide`)."""
+        if not wide:
             return self._settings
-        wide = {key: value for key, value in self._settings.items() if key != _THREADS}
-        return wide | ({_THREADS: self._wide_threads} if self._wide_threads > 0 else {})
+        settings = {key: value for key, value in self._settings.items() if key != _THREADS}
+        return settings | ({_THREADS: self._wide_threads} if self._wide_threads > 0 else {})
 
     @property
     def dim(self) -> int:
         """D, the embedding size."""
         return int(self._ir.outputs[0].get_partial_shape()[1].get_length())
 
-    def _model(self, batch: int) -> Any:  # (an `openvino.CompiledModel`: openvino reads as Any, pyproject's mypy)
-        """The model compiled for a static batch of `batch` crops (compiled on first use)."""
-        compiled = self._compiled.get(batch)
+    def _model(self, batch: int, wide: bool) -> Any:  # (an `openvino.CompiledModel`: openvino reads as Any,
+        # pyproject's mypy)
+        """The model compiled for a static batch of `batch` crops, in a wide call or not (compiled on first use)."""
+        key = (batch, self._is_wide(batch, wide))
+        compiled = self._compiled.get(key)
         if compiled is None:
-            compiled = self._compiled[batch] = self._compile(batch)
+            compiled = self._compiled[key] = self._compile(*key)
         return compiled
 
-    def _compile(self, batch: int) -> Any:  # (an `openvino.CompiledModel`, as `_model`)
-        """A new compiled copy of the model for a static batch of `batch` crops."""
+    def _precompile(self, wide: bool) -> None:
+        """Compile the models of static batches 1 to `PRECOMPILED_BATCH` (at most the largest) for calls wide or not:
+        compiled on first use, they stalled a video (`PRECOMPILED_BATCH`)."""
+        for size in range(1, min(PRECOMPILED_BATCH, self._max_batch) + 1):
+            self._model(size, wide)
+
+    def _compile(self, batch: int, wide: bool) -> Any:  # (an `openvino.CompiledModel`, as `_model`)
+        """A new compiled copy of the model for a static batch of `batch` crops, on `wide_threads` where `wide`."""
         ir = self._ir.clone()
         ir.reshape([batch, *self._input_hw, 3])
-        return self._core.compile_model(ir, "CPU", self._settings_for(batch))
+        return self._core.compile_model(ir, "CPU", self._settings_for(batch, wide))
 
 
 def use_model_cache(core: object) -> None:
