@@ -3,6 +3,10 @@ view at once never share one."""
 
 from __future__ import annotations
 
+import copy
+import logging
+import pickle
+
 import numpy as np
 import pytest
 
@@ -251,3 +255,46 @@ def test_two_cameras_in_their_own_threads_share_the_person_in_both_views():
         thread.join()
     assert not errors, errors
     assert seen[0][0] & seen[1][0] and not seen[0][1] & seen[1][2]
+
+
+def _two_cameras_on_one_gallery() -> list[Tracker]:
+    """Two cameras' trackers on one gallery, each with a person in view (tracked, with looks to offer the other)."""
+    cfg = load_config(overrides=["device=cpu"])
+    gallery = Gallery(cfg.gallery)
+    cameras = [Tracker(cfg, frame_rate=FPS, gallery=gallery, source_name=f"cam{i}") for i in range(2)]
+    identities = reid_like_identities(2, DIM)
+    for cam, tracker in enumerate(cameras):
+        walker = [Walker(cam, linear_path(300, 300, 1, 0))]
+        rng = np.random.default_rng(cam)
+        for f in range(20):
+            det = render(walker, f, identities, 0.01, rng)
+            tracker.update_detections(det.boxes_xyxy, det.scores, embeddings=det.embeddings)
+    return cameras
+
+
+def _next_frame(tracker: Tracker) -> None:
+    tracker.update_detections(np.zeros((0, 4)), np.zeros(0))
+
+
+def test_cameras_pickled_one_by_one_are_told_their_gallery_is_shared_no_more(caplog):
+    """A service's checkpoint of three cameras on one gallery, one pickle per camera: each restored its own copy of
+    the gallery, silently (a person leaving one camera was no longer known to the others, and only the second save
+    said something, a GalleryConflictError that said "load it again"). Pickled together (one `pickle.dump` of all
+    the trackers) they restore onto one gallery, still shared, without a word; one by one, each copy's first frame
+    says how to pickle them (once per copy); a fork (`copy.deepcopy`), whose gallery is its own by design, says
+    nothing."""
+    cameras = _two_cameras_on_one_gallery()
+    with caplog.at_level(logging.WARNING, logger="tracker"):
+        together = pickle.loads(pickle.dumps(cameras))
+        assert together[0].gallery is together[1].gallery and together[0].gallery.shared
+        fork = copy.deepcopy(cameras[0])
+        for tracker in [*together, fork, fork]:
+            _next_frame(tracker)
+        assert not caplog.records
+        apart = [pickle.loads(pickle.dumps(tracker)) for tracker in cameras]
+        assert apart[0].gallery is not apart[1].gallery
+        for tracker in [*apart, *apart]:
+            _next_frame(tracker)
+    warned = [record.getMessage() for record in caplog.records]
+    assert len(warned) == 2, warned
+    assert all("2 trackers" in said and "one pickle" in said for said in warned), warned

@@ -5,16 +5,20 @@ nor copied."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 
 import numpy as np
 
+from tracker.gallery_file import FileVersion
 from tracker.gallery_guard import locked
 from tracker.gallery_prototypes import select_prototypes
 from tracker.gallery_records import LiveLooks
 from tracker.gallery_state import GalleryState
 
 __all__ = ["GalleryLive"]
+
+log = logging.getLogger(__name__)
 
 
 class GalleryLive(GalleryState):
@@ -29,7 +33,14 @@ class GalleryLive(GalleryState):
     @property
     @locked
     def shared(self) -> bool:
-        """Whether more than one stream searches this gallery now: only then do streams `publish` live tracks."""
+        """Whether more than one stream searches this gallery now: only then do streams `publish` live tracks.
+
+        A gallery unpickled serving fewer streams than it served when pickled warns once (asked each frame by every
+        stream: `GalleryLink.publish_live`): trackers sharing it pickled one by one restore a copy each, which share
+        no identity (a checkpoint of several cameras is one pickle of all their trackers)."""
+        if 0 < len(self._sources) < self._pickled_streams:
+            log.warning("%s", _split_by_pickle(self._pickled_streams, len(self._sources), self._file))
+            self._pickled_streams = 0  # (said once per copy)
         return len(self._sources) > 1
 
     @locked
@@ -72,3 +83,15 @@ class GalleryLive(GalleryState):
         """Whether a newcomer of `source` has anything to be matched with: stored identities, or live tracks of
         other streams."""
         return bool(self._identities) or any(s is not source and live for s, live in list(self._live.items()))
+
+
+def _split_by_pickle(pickled: int, now: int, file: tuple[str, FileVersion] | None) -> str:
+    """The warning for a gallery pickled serving `pickled` streams and unpickled for `now` fewer (`shared`)."""
+    named = "" if file is None else f" ({file[0]})"
+    return (
+        f"this gallery{named} was pickled shared by {pickled} trackers and is unpickled for {now}: trackers that "
+        "share a gallery, pickled one by one, each restore their own copy of it, which share no identity (a person "
+        "who leaves one camera is not known to the others) and of which only one can be saved "
+        "(GalleryConflictError); pickle them together, in one pickle: pickle.dump([camera_a, camera_b, ...], file) "
+        "(nothing to do for a tracker you no longer restore)"
+    )

@@ -39,6 +39,7 @@ class GalleryState:
     _guard: threading.RLock
     _sources: weakref.WeakSet[Any]
     _live: weakref.WeakKeyDictionary[Any, dict[int, LiveLooks]]
+    _pickled_streams: int
 
     if TYPE_CHECKING:  # (defined by `Gallery` and its parts; declared here so that each part may call them)
 
