@@ -1221,3 +1221,29 @@ def test_iterating_a_gallery_gives_its_global_ids():
     for gid in gallery:
         gallery.remove(gid)
     assert len(gallery) == 0 and list(gallery) == []
+
+
+def test_a_trackers_gallery_refused_over_a_newer_file_is_told_how_to_keep_both(tmp_path):
+    """A service whose cameras' trackers hold one gallery, while another program (a second service, a `track
+    --gallery` run) saved the file meanwhile: the refusal said only "load it again, add to that and save", which a
+    gallery the trackers hold cannot do (a Tracker's gallery is not swapped). It gives the way that keeps both: save
+    this one aside and merge the two, which holds everyone either saw."""
+    from tracker import Tracker, load_config
+    from tracker.gallery_merge import merge_galleries
+
+    base, looks = filled(2)
+    path = tmp_path / "site.gallery"
+    base.save(path)
+    held = Gallery.load(path, model=MODEL)
+    camera = Tracker(load_config(overrides=["device=cpu"]), frame_rate=10, gallery=held)
+    other = Gallery.load(path, model=MODEL)
+    other.add(other.new_id(), looks[0, 8:], 0, sighting())
+    other.save(path)
+    held.add(held.new_id(), looks[1, 8:], 0, sighting())
+    with pytest.raises(GalleryConflictError) as refused:
+        camera.gallery.save(path)
+    aside = tmp_path / "site.unmerged.gallery"
+    assert f"track gallery merge {path} {aside} -o {path}" in str(refused.value)
+    camera.gallery.save(aside)  # the way it gives
+    merged = merge_galleries([path, aside], [Gallery.load(path), Gallery.load(aside)]).gallery
+    assert len(merged) == 4
