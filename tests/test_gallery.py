@@ -1247,3 +1247,20 @@ def test_a_trackers_gallery_refused_over_a_newer_file_is_told_how_to_keep_both(t
     camera.gallery.save(aside)  # the way it gives
     merged = merge_galleries([path, aside], [Gallery.load(path), Gallery.load(aside)]).gallery
     assert len(merged) == 4
+
+
+def test_a_person_stored_by_two_cameras_out_of_order_keeps_the_earliest_and_latest_sightings():
+    """Two cameras on one gallery: a person seen by camA from t=50 to t=100 and by camB from t=95 to t=105 (the live
+    tracks gave both one global ID). camA's track is lost at 100 and stored only at its expiry, after camB's track
+    ended: `add` took the stored first sighting (camB's, 95) and the newest call's last one (camA's, 100), so the
+    identity read "first seen at camB, last seen at camA" and its last sighting went back 5 s (retention and the
+    least-recently-seen capacity rule read it). The record keeps the earliest first and the latest last sighting."""
+    gallery, looks = filled(1)
+    gid = gallery.new_id()
+    gallery.add(gid, looks[0, :4], 0, Sighting(210, 105.0, "camB"), first_seen=Sighting(10, 95.0, "camB"))
+    gallery.add(gid, looks[0, 4:8], 0, Sighting(300, 100.0, "camA"), first_seen=Sighting(50, 50.0, "camA"))
+    stored = gallery[gid]
+    assert (stored.first_seen, stored.last_seen) == (Sighting(50, 50.0, "camA"), Sighting(210, 105.0, "camB"))
+    assert stored.sightings == 2
+    gallery.add(gid, looks[0, 8:], 0, Sighting(400, 130.0, "camA"), first_seen=Sighting(390, 120.0, "camA"))
+    assert (gallery[gid].first_seen.time, gallery[gid].last_seen.time) == (50.0, 130.0)  # in order: as before

@@ -372,8 +372,9 @@ class Gallery(GalleryFiles, GallerySearch, GalleryLive, GalleryRetention, Galler
         """Store a track's identity (an expired track, or the end of a video).
 
         A new `global_id` becomes an identity; a known one merges: its prototypes are re-picked from the old
-        prototypes and the new embeddings, its last sighting and count are updated. Enforces `max_identities`
-        (the least recently seen go first).
+        prototypes and the new embeddings, its count goes up by one, and its first and last sightings are the
+        earliest and the latest by time of the stored and the new ones (tracks of one person in two cameras end in
+        any order). Enforces `max_identities` (the least recently seen go first).
 
         Args:
             global_id: from `new_id()` or an earlier `match`.
@@ -398,8 +399,10 @@ class Gallery(GalleryFiles, GallerySearch, GalleryLive, GalleryRetention, Galler
         prototypes = self._prototypes(old, emb)
         if old is None:
             identity = Identity(gid, int(class_id), first_seen or sighting, sighting, 1, prototypes)
-        else:
-            identity = Identity(gid, old.class_id, old.first_seen, sighting, old.sightings + 1, prototypes)
+        else:  # (two cameras' tracks of one person may be stored out of order: the earliest and latest kept)
+            first = min(old.first_seen, first_seen or sighting, key=lambda seen: seen.time)  # (a tie: the stored one)
+            last = max(sighting, old.last_seen, key=lambda seen: seen.time)  # (a tie: the new one)
+            identity = Identity(gid, old.class_id, first, last, old.sightings + 1, prototypes)
         return self._put(identity, old)
 
     @locked
