@@ -88,6 +88,14 @@ class Measurement(NamedTuple):
     completed: np.ndarray | None  # (M,) bool: boxes measured at their track's size (`cut` or parts); None: none
 
 
+class _NoisePriors(NamedTuple):
+    """The matched pairs that measure the detector's noise, read before the update (`TrackerCore._noise_priors`)."""
+
+    pooled: np.ndarray | None  # (K,) their places among the M matched pairs; None: all M (most frames)
+    variance: np.ndarray  # (K, 4) (H P^- H^T)_ii, the predicted state's variances, pixels^2
+    scale: np.ndarray  # (K, 4) box scales (width for cx and w, height for cy and h), pixels
+
+
 class TrackerCore:
     """Associates detections to tracks frame by frame; no models inside.
 
@@ -864,30 +872,13 @@ class TrackerCore:
         since = self.table.frames_since_update.take(track_idx)  # (M,) read by the re-update, noise and aspects
         replayed = self.config.motion.reupdate_after_loss and self._reupdate(track_idx, measured, since)
         mean, cov = self._mean.take(track_idx, axis=0), self._cov.take(track_idx, axis=0)  # copies, corrected in place
-        noise = self.measurement_noise
-        if noise.enabled:  # a confirmed track matched in consecutive frames with a whole box measures the noise
-            pooled = (since == 0) & view.confirmed.take(track_idx)
-            if completed is not None:
-                pooled &= ~completed  # a completed box's size is the prediction's
-            pooled = None if all_set(pooled) else indices(pooled)  # None: all of them (most frames), no row picked
-            prior_var = _rows(cov.diagonal(0, 1, 2)[:, :4], pooled).copy()  # (H P^- H^T)_ii before the update
-            prior_scale = _rows(mean.take(_MEASUREMENT_SCALE_COLUMNS, axis=1), pooled)
-        # the innovation covariances the gate computed for the same states (none replayed since, no scores in them)
-        diagonal = view.innovation_diagonal
-        if diagonal is not None and not replayed and not self.config.motion.confidence_scaled_noise:
-            diagonal = diagonal.take(track_idx, axis=0)
-        else:
-            diagonal = None
+        priors = self._noise_priors(track_idx, since, completed, view, mean, cov)  # read before the update
+        diagonal = self._known_innovation_diagonal(view, track_idx, replayed)
         scores = dets.scores[det_idx]
-        innovation, variance = self.kalman.update_in_place(mean, cov, measured, scores, noise.applied, diagonal)
-        if noise.enabled:
-            rows = _rows(track_idx, pooled)
-            previous = self.table.innovation.take(rows, axis=0)
-            if pooled is not None:
-                self.table.innovation[track_idx] = np.nan  # a track not pooled this frame starts a new run of updates
-            self.table.innovation[rows] = noise.observe(
-                _rows(innovation, pooled), _rows(variance, pooled), prior_var, prior_scale, previous
-            )
+        applied = self.measurement_noise.applied
+        innovation, variance = self.kalman.update_in_place(mean, cov, measured, scores, applied, diagonal)
+        if priors is not None:
+            self._observe_noise(track_idx, priors, innovation, variance)
         if cut is not None:
             mean[cut, 6] = 0.0  # a cut box keeps its width (its width rate is unknown)
         if self.config.motion.report_aspect_filter:
@@ -901,6 +892,54 @@ class TrackerCore:
         for row in confirmed:
             self._issue_id(self.tracks[row])
         return uncut
+
+    def _noise_priors(
+        self,
+        track_idx: np.ndarray,
+        since: np.ndarray,
+        completed: np.ndarray | None,
+        view: FrameView,
+        mean: np.ndarray,
+        cov: np.ndarray,
+    ) -> _NoisePriors | None:
+        """What `MeasurementNoise.observe` needs from the matched tracks `track_idx` (M,) before their update: the
+        pairs that measure the detector's noise (a confirmed track matched the frame before too, `since` (M,) == 0,
+        with a whole box: none `completed`, (M,) bool or None), their predicted variances and box scales, from the
+        (M, 8) `mean` and (M, 8, 8) `cov` predicted for this frame. None where the noise is not measured
+        (`motion.adaptive_measurement_noise` off)."""
+        if not self.measurement_noise.enabled:
+            return None
+        pooled = (since == 0) & view.confirmed.take(track_idx)
+        if completed is not None:
+            pooled &= ~completed  # a completed box's size is the prediction's
+        rows = None if all_set(pooled) else indices(pooled)  # None: all of them (most frames), no row picked
+        variance = _rows(cov.diagonal(0, 1, 2)[:, :4], rows).copy()  # (H P^- H^T)_ii before the update
+        return _NoisePriors(rows, variance, _rows(mean.take(_MEASUREMENT_SCALE_COLUMNS, axis=1), rows))
+
+    def _observe_noise(
+        self, track_idx: np.ndarray, priors: _NoisePriors, innovation: np.ndarray, variance: np.ndarray
+    ) -> None:
+        """Pool the (M, 4) `innovation` and their (M, 4) predicted `variance` (pixels, pixels^2) of the matched
+        tracks `track_idx` (M,) that measure the noise (`priors.pooled`) into `MeasurementNoise`, and keep each
+        one's normalised innovation for the next frame (`TrackTable.innovation`)."""
+        pooled = priors.pooled
+        rows = _rows(track_idx, pooled)
+        previous = self.table.innovation.take(rows, axis=0)
+        if pooled is not None:
+            self.table.innovation[track_idx] = np.nan  # a track not pooled this frame starts a new run of updates
+        self.table.innovation[rows] = self.measurement_noise.observe(
+            _rows(innovation, pooled), _rows(variance, pooled), priors.variance, priors.scale, previous
+        )
+
+    def _known_innovation_diagonal(self, view: FrameView, track_idx: np.ndarray, replayed: bool) -> np.ndarray | None:
+        """(M, 4) the innovation covariances of the matched tracks `track_idx` that the motion gate computed for the
+        same states (`FrameView.innovation_diagonal`), for the update to reuse; None where they are not the update's:
+        not all diagonal, a track re-updated since (`replayed`), or scores in the noise
+        (`motion.confidence_scaled_noise`)."""
+        diagonal = view.innovation_diagonal
+        if diagonal is None or replayed or self.config.motion.confidence_scaled_noise:
+            return None
+        return diagonal.take(track_idx, axis=0)
 
     def _measure(
         self, track_idx: np.ndarray, det_idx: np.ndarray, view: FrameView, frame_size: tuple[int, int] | None
