@@ -599,50 +599,13 @@ class TrackerCore:
 
     def _frame_view(self, pairs: FramePairs, dets: Detections, border_embedded: np.ndarray | None) -> FrameView:
         """The frame's view (`FrameView`): its `pairs` by motion and ONE bank similarity call for all pairs any
-        stage may read, with `dets` as embedded (`_embed_deciding_looks`, which also gave `border_embedded`)."""
-        t, n = len(self.tracks), len(dets)
+        stage may read (`_pair_similarities`), with `dets` as embedded (`_embed_deciding_looks`, which also gave
+        `border_embedded`); the looks only the border rule reads set apart (`_border_looks`)."""
         if pairs.empty:
-            empty = np.zeros((t, n))
-            no_pairs = empty.astype(bool)
-            nan = empty + np.nan
-            return FrameView(
-                empty,
-                empty,
-                no_pairs,
-                no_pairs,
-                nan,
-                empty + np.nan,
-                pairs.det_xywh,
-                dets,
-                pairs.confirmed,
-                part_boxes=pairs.part_boxes,
-            )
+            return _empty_view(len(self.tracks), pairs, dets)
         paired = cast(PairedFrame, pairs)  # (not empty: its pairs' arrays are set; no check at run time)
-        compare, border, border_only, lost = paired.compare, paired.border, paired.border_only, paired.lost
-        any_lost = paired.plausible is not None
-        if self.config.appearance.enabled and dets.embeddings is not None and any_set(dets.has_embedding):
-            # Only pairs a stage or the calibration reads: confirmed tracks (stages 1 and 4; a tentative track is
-            # matched by IoU alone) x detections fit for an appearance stage or a bank (NaN elsewhere).
-            fit = (dets.has_embedding & self._can_use_appearance(dets, paired.part_boxes))[None, :]
-            candidates = compare & fit
-            if not all_set(paired.confirmed):
-                candidates &= paired.confirmed[:, None]
-            if border_only is not None:
-                candidates = candidates | (border_only & fit)
-            floors = self.stage1.exact_floors(lost, border) if any_lost else None
-            similarity = self.bank.similarity(self.table.slot, self._bank_embeddings(dets), candidates, floors)
-        else:
-            similarity = filled((t, n), np.nan)
-        looks = None
-        if border_only is not None and any_set(border_only):
-            # the looks of pairs compared only for the border rule are read by it alone (`Stage1Cost.cost`):
-            # no other stage, rival or calibration sample sees them
-            border = cast(np.ndarray, border)  # (`border_only` is set where `border` is, and only there)
-            looks = BorderLooks(border, border_only, np.where(border_only, similarity, np.nan), border_embedded)
-            similarity = np.where(border_only, np.nan, similarity)
-        elif border is not None:
-            looks = BorderLooks(border, cast(np.ndarray, border_only), None, border_embedded)
-        plausible = paired.plausible  # (set where a track is lost: `any_lost`)
+        similarity, border = _border_looks(paired, self._pair_similarities(paired, dets), border_embedded)
+        plausible = paired.plausible  # (set where a track is lost)
         reid_sim = np.where(plausible, similarity, np.nan) if plausible is not None else None  # (stage 4 reads it)
         return FrameView(
             paired.iou,
@@ -654,11 +617,28 @@ class TrackerCore:
             paired.det_xywh,
             dets,
             paired.confirmed,
-            looks,
+            border,
             paired.innovation_diagonal,
             paired.part_boxes,
             paired.predicted_xyxy,
         )
+
+    def _pair_similarities(self, paired: PairedFrame, dets: Detections) -> np.ndarray:
+        """(T, N) bank similarities (`AppearanceBank.similarity`) of the pairs a stage, the calibration or the border
+        rule reads: confirmed tracks (stages 1 and 4; a tentative track is matched by IoU alone) x detections fit for
+        an appearance stage or a bank, among the pairs compared (`FramePairs.compare`, `border_only`); NaN elsewhere,
+        and everywhere without appearance."""
+        if not (self.config.appearance.enabled and dets.embeddings is not None and any_set(dets.has_embedding)):
+            return filled((len(self.tracks), len(dets)), np.nan)
+        fit = (dets.has_embedding & self._can_use_appearance(dets, paired.part_boxes))[None, :]
+        candidates = paired.compare & fit
+        if not all_set(paired.confirmed):
+            candidates &= paired.confirmed[:, None]
+        if paired.border_only is not None:
+            candidates = candidates | (paired.border_only & fit)
+        any_lost = paired.plausible is not None
+        floors = self.stage1.exact_floors(paired.lost, paired.border) if any_lost else None
+        return self.bank.similarity(self.table.slot, self._bank_embeddings(dets), candidates, floors)
 
     def _part_box_mask(self, dets: Detections, frame_size: tuple[int, int] | None) -> np.ndarray | None:
         """(N,) bool: this frame's detections that are parts of a person, far shorter than the ground line predicts
@@ -1185,6 +1165,42 @@ class _RestoredOnFailure:
                 setattr(self._core, name, value)
             self._core.table.observed_xywh = self._observed
         return False  # the error goes on unchanged
+
+
+def _empty_view(tracks: int, pairs: FramePairs, dets: Detections) -> FrameView:
+    """The `FrameView` of a frame without pairs (no track or no detection): (T, N) arrays of no overlap, no gate
+    and no similarity, with the `pairs`' detection boxes, part boxes and confirmed tracks."""
+    empty = np.zeros((tracks, len(dets)))
+    no_pairs = empty.astype(bool)
+    return FrameView(
+        iou=empty,
+        class_cost=empty,
+        motion_gate=no_pairs,
+        kalman_gate=no_pairs,
+        similarity=empty + np.nan,
+        reid_sim=empty + np.nan,
+        det_xywh=pairs.det_xywh,
+        dets=dets,
+        confirmed=pairs.confirmed,
+        part_boxes=pairs.part_boxes,
+    )
+
+
+def _border_looks(
+    paired: PairedFrame, similarity: np.ndarray, border_embedded: np.ndarray | None
+) -> tuple[np.ndarray, BorderLooks | None]:
+    """The frame's (T, N) `similarity` and its border-cut pairs (`BorderLooks`; None: none): the looks of pairs
+    compared only for the border rule (`FramePairs.border_only`) are read by it alone (`Stage1Cost.cost`), so they
+    move from `similarity` (NaN there) to the `BorderLooks`: no other stage, rival or calibration sample sees them.
+    `border_embedded`: (N,) bool, the detections embedded for that rule alone (None: none)."""
+    border, border_only = paired.border, paired.border_only
+    if border_only is not None and any_set(border_only):
+        border = cast(np.ndarray, border)  # (`border_only` is set where `border` is, and only there)
+        looks = BorderLooks(border, border_only, np.where(border_only, similarity, np.nan), border_embedded)
+        return np.where(border_only, np.nan, similarity), looks
+    if border is not None:
+        return similarity, BorderLooks(border, cast(np.ndarray, border_only), None, border_embedded)
+    return similarity, None
 
 
 def _rows(array: np.ndarray, rows: np.ndarray | None) -> np.ndarray:
