@@ -214,21 +214,7 @@ class Stage1Cost:
         gate that overlaps its prediction by `clear_iou` needs the "match" bound, not the bound rising with the time
         lost (traced: PETS09 yolov8n jump, frame 92, a person out of view for the second between two jumps came back
         at IoU 0.70 with the compensated prediction, similarity 0.645, refused and taken back a frame later)."""
-        t, n = view.iou.shape
-        # every track and every detection in stage 1 (a crowd's usual frame: all confirmed, all confident): the
-        # block is the whole view, its rows and columns the view's own, and only the tracks `away` drop pairs
-        whole = len(track_idx) == t and len(det_idx) == n  # (ascending distinct indices: 0..t-1 and 0..n-1)
-        if whole:
-            rows, cols, at = mask_places(view.motion_gate)  # (`at`: the pairs' places for `take` and `put`)
-            placed = at  # (the block's places are the view's)
-        else:  # the block's own gate: its pairs in the whole gate's row-major order (ascending indices), and the
-            # places of both (`placed` in the block, `at` in the view)
-            rows, cols, placed = mask_places(view.motion_gate.take(track_idx, axis=0).take(det_idx, axis=1))
-            rows, cols = track_idx.take(rows), det_idx.take(cols)
-            at = rows * n + cols
-        if any_set(away):
-            keep = ~(away[rows] if away.ndim == 1 else away[rows, cols])
-            rows, cols, at, placed = rows[keep], cols[keep], at[keep], placed[keep]
+        rows, cols, at, placed = self._gated_pairs(view, track_idx, det_idx, away)
         cost = filled((len(track_idx), len(det_idx)), np.inf)
         cfg, similarity = self.config.association, view.similarity.take(at)
         overlap = view.iou.take(at)  # the pairs' IoU: their motion cost's, and the vouched lost tracks' below
@@ -244,13 +230,10 @@ class Stage1Cost:
         counts = self.bank.count(self.table.slot) if any_lost else None
         # (T,), made once (`counts` is set where a track is lost)
         late = self.late_thin_banks(cast(np.ndarray, counts)) if cfg.thin_bank_revival and any_lost else None
-        # without a lost track every pair's gate is `match_bounds`'s fixed threshold: no (T, 1) column to gather
-        bounds = self.match_bounds(counts, late)[rows, 0] if any_lost else self.config.appearance.match_threshold
-        if cfg.vouched_lost_match and any_lost:  # motion that holds the person needs no revival's evidence
-            vouched = lost & gated & (overlap >= cfg.clear_iou)
-            if late is not None and not cfg.vouch_thin_banks:  # overlap does not vouch for a thin bank's revival
-                vouched &= ~late[rows]
-            bounds = np.where(vouched, np.minimum(bounds, self.calibration.bound("match")), bounds)
+        # each pair's appearance bound: without a lost track the fixed threshold (no (T, 1) column to gather)
+        bounds: np.ndarray | float = self.config.appearance.match_threshold
+        if counts is not None:  # (set where a track is lost)
+            bounds = self._pair_bounds(rows, lost, gated, overlap, counts, late)
         fused = assoc.fuse_appearance(motion, similarity, bounds, cfg)
         wants_looks = cfg.weak_look_ties or cfg.ungated_lookless_yields
         no_look = self._no_clear_look(rows, similarity, appearance_given) if wants_looks else None
@@ -280,6 +263,51 @@ class Stage1Cost:
             fused = np.where(refused, np.inf, fused)
         cost.put(placed, fused)
         return cost
+
+    def _gated_pairs(
+        self, view: FrameView, track_idx: np.ndarray, det_idx: np.ndarray, away: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The pairs of the `track_idx` x `det_idx` block (ascending indices) inside the motion gate, less the tracks
+        `away` (T,) from the view (or the pairs `away` (T, N)), in row-major order: (P,) each, their track and
+        detection indices, their flat places in the view's (T, N) matrices (for `take`) and in the block (for
+        `put`). A crowd's cost is built from these few pairs a track, not from a (T, N) matrix of passes."""
+        t, n = view.iou.shape
+        # every track and every detection in stage 1 (a crowd's usual frame: all confirmed, all confident): the
+        # block is the whole view, its rows and columns the view's own
+        if len(track_idx) == t and len(det_idx) == n:  # (ascending distinct indices: 0..t-1 and 0..n-1)
+            rows, cols, at = mask_places(view.motion_gate)
+            placed = at  # (the block's places are the view's)
+        else:  # the block's own gate, and the places of its pairs in both
+            rows, cols, placed = mask_places(view.motion_gate.take(track_idx, axis=0).take(det_idx, axis=1))
+            rows, cols = track_idx.take(rows), det_idx.take(cols)
+            at = rows * n + cols
+        if any_set(away):
+            keep = ~(away[rows] if away.ndim == 1 else away[rows, cols])
+            rows, cols, at, placed = rows[keep], cols[keep], at[keep], placed[keep]
+        return rows, cols, at, placed
+
+    def _pair_bounds(
+        self,
+        rows: np.ndarray,
+        lost: np.ndarray,
+        gated: np.ndarray,
+        overlap: np.ndarray,
+        counts: np.ndarray,
+        late: np.ndarray | None,
+    ) -> np.ndarray:
+        """(P,) the similarity each stage 1 pair's look must reach in a frame with a lost track: its track's
+        `match_bounds` (from the (T,) bank `counts` and `late` thin banks), lowered to the "match" bound for a `lost`
+        track's pair that motion vouches for (`association.vouched_lost_match`: inside its Kalman gate, `gated`, at an
+        `overlap` (IoU) of at least `association.clear_iou`; a late thin bank's only with
+        `association.vouch_thin_banks`). `rows`: (P,) the pairs' track indices; the others (P,) per pair."""
+        cfg = self.config.association
+        bounds = self.match_bounds(counts, late)[rows, 0]
+        if cfg.vouched_lost_match:  # motion that holds the person needs no revival's evidence
+            vouched = lost & gated & (overlap >= cfg.clear_iou)
+            if late is not None and not cfg.vouch_thin_banks:  # overlap does not vouch for a thin bank's revival
+                vouched &= ~late[rows]
+            bounds = np.where(vouched, np.minimum(bounds, self.calibration.bound("match")), bounds)
+        return bounds
 
     @staticmethod
     def _gateless_claims(rows: np.ndarray, tracked: np.ndarray, gated: np.ndarray) -> np.ndarray:
