@@ -221,7 +221,7 @@ def reid_cost(
     bound = np.reshape(bound, (-1, 1)) if np.ndim(bound) == 1 else bound
     ok = _reachable(track_xywh, seconds_lost, det_xywh, cfg) & np.isfinite(similarity) & (similarity >= bound)
     if frame_size is not None and cfg.reid_around_view and ok.any():
-        reach = (cfg.reid_min_distance + cfg.reid_max_speed * np.asarray(seconds_lost)[:, None]) * track_xywh[:, 3:4]
+        reach = _walk_reach(track_xywh[:, 3:4], np.asarray(seconds_lost), cfg)
         ok &= around_view_distance(track_xywh, det_xywh, frame_size) <= reach
     return np.where(ok, 1.0 - np.nan_to_num(similarity), np.inf)
 
@@ -231,11 +231,17 @@ def _reachable(
 ) -> np.ndarray:
     """(T, N) bool: detections a lost track could have walked to (distance within its reach, similar height)."""
     height = track_xywh[:, 3:4]
-    reach = (cfg.reid_min_distance + cfg.reid_max_speed * seconds_lost[:, None]) * height  # (T, 1) pixels
+    reach = _walk_reach(height, seconds_lost, cfg)
     dx = det_xywh[None, :, 0] - track_xywh[:, None, 0]
     dy = det_xywh[None, :, 1] - track_xywh[:, None, 1]
     dist = np.sqrt(dx * dx + dy * dy)
     return (dist <= reach) & plausible_size(height, det_xywh[None, :, 3], cfg.max_size_ratio)
+
+
+def _walk_reach(track_heights: np.ndarray, seconds_lost: np.ndarray, cfg: AssociationConfig) -> np.ndarray:
+    """(T, 1) pixels a lost track's person may have walked from its last box: `association.reid_min_distance` +
+    `reid_max_speed` x `seconds_lost` (T,) track heights, of its (T, 1) `track_heights` (pixels)."""
+    return (cfg.reid_min_distance + cfg.reid_max_speed * seconds_lost[:, None]) * track_heights
 
 
 def around_view_distance(track_xywh: np.ndarray, det_xywh: np.ndarray, frame_size: tuple[int, int]) -> np.ndarray:
