@@ -79,24 +79,22 @@ def away_from_view(
     )
     if not any_set(exits):  # (most street frames: no lost track in view near an exit its last box was cut at)
         return away
-    # the first test (`_near_exit`: whether any lost track is near an exit) is taken on every lost track, as before the
-    # skip: it is not the bits of the rule's own test, and a track skipped for being out of the view passes it, so
-    # taken on the others alone it could refuse nothing where they were tested and refused pairs before
+    # `leaving_pairs`' first test, on every lost track as `leaving_pairs` takes it (one out of the view passes it):
+    # its arithmetic is not `_exits`', so on the tracks in view alone it could pass over pairs `leaving_pairs` refuses
     if not _near_exit(mean.take(lost_rows, axis=0), frame_size, config.lost_exit_fraction):
         return away
-    lost_rows = in_view
     leaving = _leaving_rows(
         mean_in_view,
         now,
         exits,
-        previous_mean.take(lost_rows, axis=0),
+        previous_mean.take(in_view, axis=0),
         boxes_xyxy,
         frame_size,
         config.lost_exit_fraction,
     )
     if any_set(leaving):  # (a lost track walking out of the view)
         pairs = np.zeros((len(away), len(boxes_xyxy)), dtype=bool)
-        pairs[lost_rows] = leaving
+        pairs[in_view] = leaving
         away = away[:, None] | pairs
     return away
 
