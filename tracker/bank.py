@@ -514,12 +514,8 @@ class AppearanceBank:
         another order for another number of candidates (last-bit differences, far below any bound's `_BOUND_SLACK`).
         A bank is read up to its count rounded up to `_FILLED_COLUMNS_BLOCK` (`width`: at least the fullest one's):
         a pair's columns past that are not set, and `_aggregate_host` masks every column past a bank's count.
-
-        (Until stop 55 a track with at most 4 candidates took a matrix-vector product per candidate, one pass over
-        the bank each, from stop 44's timings. Measured again in stop 55 on the same kind of host (AMD EPYC, AVX2,
-        OpenBLAS 0.3.31 on one thread): a (W, 512) x (512, 100) matmul over 50 banks in turn takes 5.1 / 7.0 / 6.1 us
-        at W = 2 / 3 / 4 against 8.6 / 11.6 / 15.8 us by rows; in situ, walking, 8 alternating runs: median 0.994
-        against 1.025 ms a frame; churn 2.18 against 2.20.)"""
+        One matmul a track even for 2-4 candidates: it beats a matrix-vector product per candidate there too
+        (docs/speed-log.md, stop 55)."""
         assert self._host is not None
         # (P, D) each pair's detection, in pair order: one copy (a float32 CPU bank: its numpy view is there)
         rows = cast(np.ndarray, self._host_of(emb)).take(pair_cols, axis=0)
