@@ -118,23 +118,25 @@ class Stage1Cost:
         frame_size: tuple[int, int] | None,
         mean: np.ndarray,
     ) -> np.ndarray | None:
-        """(T, N) bool, or None when there is none: the pairs inside the motion gate (`gate`, (T, N) bool) of a
-        confirmed track (`confirmed`, (T,) bool) and a stage 1 detection (`det_xywh`, (N, 4) pixels, `scores` (N,) at
-        least `association.high_score`) cut by a side border of the (height, width) frame (`truncation.TOUCH_PX`) that
-        the track was last seen near (`entry.near_border`, within `association.entry_border_heights` of its height, or
-        beyond it) and is walking out through (its Kalman x velocity, from the tracks' (T, 8) Kalman `mean`, points
-        out: a person standing at the border or walking in is not replaced there by a newcomer; PETS09 ACF pan2 frame
-        42, yolov8n scale0.35 frame 68 were refused before this condition), wider than
-        `association.lost_exit_fraction` of the track's width (a narrower sliver is what the person walking out still
-        shows; yolov8n TUD-Campus scale0.5, frames 50-53), unless the track was missed more than
-        `association.border_sliver_frames` frames (then a sliver is no last view of its person: yolov8n TUD-Campus
-        zoom with compensation, frame 44, a person entering at the left border, 32 px in view, took the track of one
-        who had walked out there, missed for 12 frames, at similarity 0.574 against that track's own 0.05 quantile
-        0.605, and kept it): there one person may walk out just where another walks in, and motion alone cannot tell
-        them apart
-        (`association.border_look_quantile`; off, or `frame_size` None: None). Only tracks holding
-        `association.border_look_min_looks` own same-identity similarities (`Calibration.own_positives`) can be judged,
-        so only their pairs are (and need a crop)."""
+        """(T, N) bool, the pairs the border rule judges (`association.border_look_quantile`), or None when there is
+        none (the rule off, `frame_size` None, or no such pair): there one person may walk out just where another
+        walks in, and motion alone cannot tell them apart. A pair is judged where
+
+        - it lies inside the motion gate (`gate`, (T, N) bool) of a confirmed track (`confirmed`, (T,) bool);
+        - its detection (`det_xywh` (N, 4) pixels, `scores` (N,)) is a stage 1 one (at least
+          `association.high_score`) cut by a side border of the (height, width) frame (`truncation.TOUCH_PX`);
+        - the track was last seen near that border (`entry.near_border`, within `association.entry_border_heights`
+          of its height, or beyond it) and walks out through it (its Kalman x velocity, from the tracks' (T, 8)
+          `mean`, points out): a person standing at the border or walking in is not replaced there by a newcomer;
+        - the detection is wider than `association.lost_exit_fraction` of the track's width (a narrower sliver is
+          what the person walking out still shows), unless the track was missed more than
+          `association.border_sliver_frames` frames (then a sliver is no last view of its person);
+        - the track holds `association.border_look_min_looks` own same-identity similarities
+          (`Calibration.own_positives`): only such a track can be judged, so only its pairs need a crop.
+
+        Traced: the velocity, PETS09 ACF pan2 frame 42 and yolov8n scale0.35 frame 68 (refused before it); the
+        sliver, yolov8n TUD-Campus scale0.5 frames 50-53; the missed frames, yolov8n TUD-Campus zoom with
+        compensation frame 44 (docs/rules.md, Borders)."""
         cfg = self.config.association
         if frame_size is None or cfg.border_look_quantile <= 0 or not gate.size:
             return None
