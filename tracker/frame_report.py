@@ -92,9 +92,20 @@ class FrameReport:
             frame_size: (height, width) of the frame in pixels, or None (boxes reported as they are).
             global_ids: the tracks carry gallery IDs (`Track.global_id`); False: every output's is None.
         """
+        report_gap = self.config.motion.report_gap_frame
+        shown, gap = self._shown(report_gap)
+        boxes, judged = self._boxes(shown, gap, mean, dets, frame_size)
+        if frame_size is not None:  # a filtered box (a completed cut one) may reach beyond the frame
+            shown, boxes, gap = self._inside_frame(shown, boxes, gap, cast(np.ndarray, judged), frame_size)
+        self.ground.learn(boxes, self.table.class_id[shown], frame_size)  # it learns from the reported boxes
+        return self._objects(shown, boxes, gap, report_gap, global_ids)
+
+    def _shown(self, report_gap: bool) -> tuple[np.ndarray, np.ndarray]:
+        """(S,) the table rows reported this frame, by track ID: the confirmed tracks matched this frame (with
+        `report_gap`, `motion.report_gap_frame`, also those missed this frame only), but for fixed scene objects
+        (`StillBoxes.hidden`, counted there); and (S,) bool, those missed (reported at their prediction)."""
         table = self.table
         shown = (table.state == TRACKED) & (table.frames_since_update == 0) & (table.track_id > 0)
-        report_gap = self.config.motion.report_gap_frame
         if report_gap:  # missed this frame only: reported at its prediction
             shown |= (table.state == LOST) & (table.frames_since_update == 1) & (table.track_id > 0)
         hidden = self.still.hidden(table.still_share)
@@ -104,6 +115,22 @@ class FrameReport:
         shown = indices(shown)
         shown = shown[table.track_id[shown].argsort()]
         gap = table.frames_since_update[shown] > 0 if report_gap else np.zeros(len(shown), dtype=bool)
+        return shown, gap
+
+    def _boxes(
+        self,
+        shown: np.ndarray,
+        gap: np.ndarray,
+        mean: np.ndarray,
+        dets: Detections,
+        frame_size: tuple[int, int] | None,
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """(S, 4) corners, pixels, reported for the table rows `shown` (S,) (`gap` (S,) bool: missed this frame), from
+        the (T, 8) Kalman `mean`: the Kalman box, the detection's (`motion.output_filtered_box` off; the prediction
+        in a gap) or the Kalman box widened towards the smoothed aspect's width (`tracker.report_aspect`); and the
+        (S, 4) boxes judged in view (the Kalman box, or the detection's where that is reported), None where nothing
+        reads them (no `frame_size` and the boxes made anew from the aspects)."""
+        table = self.table
         kalman = mean.take(shown, axis=0)[:, :4]
         filtered = self.config.motion.output_filtered_box
         weight = self.aspect_weight() if filtered else 0.0
@@ -121,17 +148,30 @@ class FrameReport:
             if frame_size is not None:
                 aspect = np.where(touches_side(kalman, frame_size), np.nan, aspect)
             boxes = xywh_to_xyxy(reported_xywh(kalman, aspect, weight))
-        if frame_size is not None:  # a filtered box (a completed cut one) may reach beyond the frame
-            height, width = frame_size
-            assert judged is not None  # (made whenever the frame's size is known)
-            in_view = self._mostly_in_view(judged, table.class_id[shown], width, shown)
-            if in_view is not None:
-                shown, boxes, gap = shown[in_view], boxes[in_view], gap[in_view]
-            boxes = np.minimum(np.maximum(boxes, 0.0), (width, height, width, height))  # np.clip, without its wrappers
-            if report_gap and any_set(gap):  # a prediction that left the frame is not reported
-                inside = (boxes[:, 2] > boxes[:, 0]) & (boxes[:, 3] > boxes[:, 1])
-                shown, boxes, gap = shown[inside], boxes[inside], gap[inside]
-        self.ground.learn(boxes, table.class_id[shown], frame_size)  # the ground line learns from the reported boxes
+        return boxes, judged
+
+    def _inside_frame(
+        self, shown: np.ndarray, boxes: np.ndarray, gap: np.ndarray, judged: np.ndarray, frame_size: tuple[int, int]
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """`shown` (S,), their reported `boxes` (S, 4) and `gap` (S,) less the boxes showing too little of their
+        person at a side border (`_mostly_in_view`, judged on the (S, 4) `judged` boxes) and the predictions (in a
+        gap) that left the (height, width) frame; the boxes clipped to it."""
+        height, width = frame_size
+        in_view = self._mostly_in_view(judged, self.table.class_id[shown], width, shown)
+        if in_view is not None:
+            shown, boxes, gap = shown[in_view], boxes[in_view], gap[in_view]
+        boxes = np.minimum(np.maximum(boxes, 0.0), (width, height, width, height))  # np.clip, without its wrappers
+        if self.config.motion.report_gap_frame and any_set(gap):  # a prediction that left the frame is not reported
+            inside = (boxes[:, 2] > boxes[:, 0]) & (boxes[:, 3] > boxes[:, 1])
+            shown, boxes, gap = shown[inside], boxes[inside], gap[inside]
+        return shown, boxes, gap
+
+    def _objects(
+        self, shown: np.ndarray, boxes: np.ndarray, gap: np.ndarray, report_gap: bool, global_ids: bool
+    ) -> list[TrackedObject]:
+        """The `TrackedObject`s of the table rows `shown` (S,) at their (S, 4) corner `boxes`, in that order: LOST
+        where `gap` (S,) (with `report_gap`), with their gallery IDs where `global_ids`."""
+        table = self.table
         rows = shown.tolist()
         # global IDs exist only with a gallery (`GalleryLink.link_newborn`); without one every output's is None
         ids = [table.tracks[row].global_id for row in rows] if global_ids else [None] * len(rows)
