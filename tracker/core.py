@@ -28,7 +28,7 @@ from tracker.frame_view import BorderLooks, FramePairs, FrameView, PairedFrame, 
 from tracker.gallery import Gallery
 from tracker.gallery_link import GalleryLink
 from tracker.ground_line import GroundLine, complete_part_boxes
-from tracker.kalman import KalmanFilter, xywh_to_xyxy, xyxy_to_xywh
+from tracker.kalman import SCALE_COLUMNS, KalmanFilter, xywh_to_xyxy, xyxy_to_xywh
 from tracker.measurement_noise import MeasurementNoise
 from tracker.report_aspect import first_aspect, update_aspect
 from tracker.report_weight import ReportWeight
@@ -61,9 +61,6 @@ _NO_PAIRS.flags.writeable = False
 _NO_VERSION = -1  # the in-place write count of a tensor that keeps none (made under `torch.inference_mode`)
 _NO_STORED_EMBEDDINGS = (None, _NO_VERSION, None)  # `TrackerCore._stored_embeddings` before any is stored
 
-
-# The state columns holding each measured coordinate's box scale: width for cx and w, height for cy and h.
-_MEASUREMENT_SCALE_COLUMNS = np.array([2, 3, 2, 3])
 # The core's attributes that moving the tracks into a frame replaces (never writes in place) before the frame's view
 # is built: kept, and put back if building it fails (with the table's observed boxes; `TrackerCore._all_or_nothing`).
 _MOVED_STATE = ("frame_index", "_mean", "_cov", "_obs_mean", "_obs_cov", "_stored_embeddings")
@@ -894,7 +891,7 @@ class TrackerCore:
             pooled &= ~completed  # a completed box's size is the prediction's
         rows = None if all_set(pooled) else indices(pooled)  # None: all of them (most frames), no row picked
         variance = _rows(cov.diagonal(0, 1, 2)[:, :4], rows).copy()  # (H P^- H^T)_ii before the update
-        return _NoisePriors(rows, variance, _rows(mean.take(_MEASUREMENT_SCALE_COLUMNS, axis=1), rows))
+        return _NoisePriors(rows, variance, _rows(mean.take(SCALE_COLUMNS, axis=1), rows))
 
     def _observe_noise(
         self, track_idx: np.ndarray, priors: _NoisePriors, innovation: np.ndarray, variance: np.ndarray

@@ -27,7 +27,7 @@ from tracker.config import MotionConfig
 from tracker.fast_numpy import TINY, all_set, any_set, einsum
 from tracker.sweep import SWEEP_MIN_PAIRS, mask_pairs, pairs_in_ranges
 
-__all__ = ["KalmanFilter", "xywh_to_xyxy", "xyxy_to_xywh"]
+__all__ = ["SCALE_COLUMNS", "KalmanFilter", "xywh_to_xyxy", "xyxy_to_xywh"]
 
 _NDIM = 4
 _GATE_BOUND_SLACK = 2.0  # `gate`: a pair is skipped only when its centre gap beats the bound this many times over
@@ -38,10 +38,11 @@ _INITIAL_VELOCITY_FACTOR = 10.0
 # Exponents of step_ratio that keep per-second uncertainty fixed when the frame rate changes (see the module doc):
 _POSITION_WALK_EXPONENT = 0.5  # position random walk: variance grows with the interval
 _VELOCITY_WALK_EXPONENT = 1.5  # velocity random walk, in pixels per frame: variance x interval, units x interval
-# Noise scales with the box: the width for x and w (and their rates), the height for y and h. The state columns
-# (T, 8) holding each coordinate's scale, so a noise is one indexing and one product (`_size_scale` for (T, 2) sizes).
-_SCALE_COLUMNS = np.array([2, 3, 2, 3])
-_STATE_SCALE_COLUMNS = np.tile(_SCALE_COLUMNS, 2)
+# Noise scales with the box: the width for x and w (and their rates), the height for y and h. The columns of a
+# (T, 8) state or an (N, 4) xywh box holding each measured coordinate's scale (cx, cy, w, h), so a noise is one
+# indexing and one product (`_size_scale` for (T, 2) sizes).
+SCALE_COLUMNS = np.array([2, 3, 2, 3])
+_STATE_SCALE_COLUMNS = np.tile(SCALE_COLUMNS, 2)
 _WIDTH = 2  # the width's measurement coordinate (`motion.width_measurement_factor`)
 _WIDTH_STATE = [_WIDTH, _NDIM + _WIDTH]  # the width and its velocity in the state (`motion.width_process_factor`)
 # Flat positions of the off-diagonal entries of a 4x4 matrix (`_diagonal_or_none`).
@@ -175,7 +176,7 @@ class KalmanFilter:
     ) -> np.ndarray:
         """(T, 4) measurement noise variances R of the (T, 8) states, pixels^2 (`scores` and `noise` as in
         `project`): what `project` adds to the diagonal of H P H^T."""
-        var = (mean.take(_SCALE_COLUMNS, axis=1) * self.config.std_position) ** 2  # (`take`: contiguous)
+        var = (mean.take(SCALE_COLUMNS, axis=1) * self.config.std_position) ** 2  # (`take`: contiguous)
         if self.config.width_measurement_factor != 1.0:
             var[:, _WIDTH] *= self.config.width_measurement_factor**2
         if noise is not None:

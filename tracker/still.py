@@ -78,7 +78,7 @@ from tracker.calibration import SimilarityQueue
 from tracker.config import TrackerConfig
 from tracker.entry import border_gaps
 from tracker.fast_numpy import TINY, all_set, any_set
-from tracker.kalman import xywh_to_xyxy
+from tracker.kalman import SCALE_COLUMNS, xywh_to_xyxy
 from tracker.track import TRACKED, TrackTable
 from tracker.truncation import TOUCH_PX
 
@@ -98,9 +98,8 @@ _BISECTIONS = 60  # halvings of the quantile's bracket (to the float's precision
 _QUANTILE_BRACKET = 10.0  # standard deviations: the quantile of `model_jitter_quantile` lies below this
 
 
-_NO_OWNER = (
-    -1
-)  # the key of `_owner_table`'s last row (a track that holds no jitter); found by no search: below every ID
+# the key of `_owner_table`'s last row (a track that holds no jitter); found by no search: below every ID
+_NO_OWNER = -1
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,7 +204,7 @@ class StillBoxes:
         step = edge_step(observed, measured_xywh, frames)
         previous = table.edge_step.take(track_idx, axis=0)
         change = np.abs(step - previous)  # (M, 4) each edge's change of displacement (NaN at a track's first match)
-        sizes = np.concatenate([measured_xywh[:, 2:], measured_xywh[:, 2:]], axis=1)  # (M, 4) each edge's w or h
+        sizes = measured_xywh.take(SCALE_COLUMNS, axis=1)  # (M, 4) each edge's w or h
         table.edge_drift[track_idx] += step * frames / sizes
         if camera_noise_px > 0.0 and self.cfg.still_camera_noise:  # each compensated frame adds its noise
             table.drift_noise[track_idx] += frames * np.square(camera_noise_px / sizes)
@@ -351,7 +350,7 @@ class StillBoxes:
         reported)."""
         values, tags = self._jitters.values(), self._jitters.tags()
         capped = (tags[:, None] != owners[None, :]).any(axis=0)
-        scale = boxes_xywh[:, [2, 3, 2, 3]] * self._model_std  # each edge's jitter std under the model, pixels
+        scale = boxes_xywh.take(SCALE_COLUMNS, axis=1) * self._model_std  # each edge's jitter std under the model, px
         still = (moved < self._model_bound * scale).all(axis=1) & capped
         for row in np.flatnonzero(still).tolist():
             still[row] = jitter[row] < values[tags != owners[row]].min()
