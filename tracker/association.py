@@ -14,7 +14,7 @@ import numpy as np
 from tracker.config import AssociationConfig
 from tracker.fast_numpy import TINY, all_set, any_set, largest
 from tracker.sweep import SWEEP_MIN_PAIRS, pairs_in_ranges
-from tracker.truncation import TOUCH_PX
+from tracker.truncation import side_contacts
 
 __all__ = [
     "appearance_motion_cost",
@@ -259,10 +259,8 @@ def around_view_distance(track_xywh: np.ndarray, det_xywh: np.ndarray, frame_siz
     height, width = frame_size
     track = np.asarray(track_xywh, dtype=np.float64).reshape(-1, 4)
     det = np.asarray(det_xywh, dtype=np.float64).reshape(-1, 4)
-    t_left = track[:, 0] - track[:, 2] / 2 <= TOUCH_PX
-    t_right = track[:, 0] + track[:, 2] / 2 >= width - TOUCH_PX
-    d_left = det[:, 0] - det[:, 2] / 2 <= TOUCH_PX
-    d_right = det[:, 0] + det[:, 2] / 2 >= width - TOUCH_PX
+    t_left, t_right = side_contacts(track, width)
+    d_left, d_right = side_contacts(det, width)
     opposite = (t_left[:, None] & d_right[None, :] & ~d_left[None, :]) | (
         t_right[:, None] & d_left[None, :] & ~d_right[None, :]
     )

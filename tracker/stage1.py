@@ -25,7 +25,7 @@ from tracker.frame_view import BorderLooks, FrameView
 from tracker.kalman import xywh_to_xyxy
 from tracker.sweep import mask_places
 from tracker.track import LOST, TRACKED, TrackTable
-from tracker.truncation import TOUCH_PX
+from tracker.truncation import side_contacts
 from tracker.weak_looks import gateless_look_ties, near_tie_costs, outranked_thin_pairs, ungated_lookless_pairs
 
 __all__ = ["Stage1Cost"]
@@ -140,9 +140,9 @@ class Stage1Cost:
         cfg = self.config.association
         if frame_size is None or cfg.border_look_quantile <= 0 or not gate.size:
             return None
-        width = frame_size[1]
-        left = (det_xywh[:, 0] - det_xywh[:, 2] / 2 <= TOUCH_PX) & (scores >= cfg.high_score)
-        right = (det_xywh[:, 0] + det_xywh[:, 2] / 2 >= width - TOUCH_PX) & (scores >= cfg.high_score)
+        left, right = side_contacts(det_xywh, frame_size[1])
+        left &= scores >= cfg.high_score
+        right &= scores >= cfg.high_score
         if not (any_set(left) or any_set(right)):  # (most frames: no detection at a side border)
             return None
         near = near_border(xywh_to_xyxy(self.table.observed_xywh), frame_size, cfg.entry_border_heights)

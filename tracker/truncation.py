@@ -53,6 +53,7 @@ __all__ = [
     "complete_truncated",
     "narrowest_whole_ratio",
     "pin_cut_edges",
+    "side_contacts",
     "touches_side",
     "visible_fraction",
 ]
@@ -66,13 +67,13 @@ def touches_side(boxes_xywh: np.ndarray, frame_size: tuple[int, int] | None) -> 
     boxes = np.asarray(boxes_xywh, dtype=np.float64).reshape(-1, 4)
     if frame_size is None:
         return np.zeros(len(boxes), dtype=bool)
-    at_left, at_right = _side_contacts(boxes, frame_size[1])
+    at_left, at_right = side_contacts(boxes, frame_size[1])
     return at_left | at_right
 
 
-def _side_contacts(boxes_xywh: np.ndarray, width: float) -> tuple[np.ndarray, np.ndarray]:
-    """(M,) bool each: the (M, 4) centre-size boxes' left edge within `TOUCH_PX` of the left border, right edge of
-    the right border of a frame `width` pixels wide."""
+def side_contacts(boxes_xywh: np.ndarray, width: float) -> tuple[np.ndarray, np.ndarray]:
+    """(M,) bool each: the (M, 4) centre-size boxes (pixels) cut by the left border (left edge within `TOUCH_PX` of
+    it, or beyond it) and by the right border of a frame `width` pixels wide (what every side-border rule tests)."""
     half = boxes_xywh[:, 2] / 2
     return boxes_xywh[:, 0] - half <= TOUCH_PX, boxes_xywh[:, 0] + half >= width - TOUCH_PX
 
@@ -102,7 +103,7 @@ def complete_truncated(
         return out, np.zeros(len(out), dtype=bool)
     centre, size, target = out[:, 0], out[:, 2], np.asarray(predicted_wh, dtype=np.float64).reshape(-1, 2)[:, 0]
     left, right = centre - size / 2, centre + size / 2
-    at_left, at_right = _side_contacts(out, frame_size[1])
+    at_left, at_right = side_contacts(out, frame_size[1])
     cut = (at_left ^ at_right) & (size < target)
     if width_known is not None:
         cut &= np.asarray(width_known, dtype=bool)
