@@ -310,7 +310,7 @@ class TrackerCore:
         """
         self._check_dim(dets)
         camera_noise_px = camera_motion_noise if camera_motion is not None else 0.0  # (0: no motion, or exact)
-        before = self._mean  # last frame's boxes, in its pixels: is a track leaving the view or coming back?
+        previous_mean = self._mean  # last frame's boxes, in its pixels: is a track leaving the view or coming back?
         # Predict, embed, compare: all or nothing (where `embed` fails, the state is as before the call).
         with self._all_or_nothing():
             self._move_into_frame(camera_motion, frame_size)  # camera motion, Kalman predict
@@ -328,7 +328,7 @@ class TrackerCore:
 
         # Stage 1: confirmed tracks (tracked and lost) x confident detections, appearance and motion; re-sorted with
         # the tentative tracks where a box split.
-        stage1 = self._match_stage1(view, confirmed, confident, tentative, before, frame_size)
+        stage1 = self._match_stage1(view, confirmed, confident, tentative, previous_mean, frame_size)
         m1, left_tracks = stage1.pairs, stage1.left_tracks
 
         # Stage 2: tracked (not lost) leftovers x low-score detections, IoU only.
@@ -365,18 +365,18 @@ class TrackerCore:
         confirmed: np.ndarray,
         confident: np.ndarray,
         tentative: np.ndarray,
-        before: np.ndarray,
+        previous_mean: np.ndarray,
         frame_size: tuple[int, int] | None,
     ) -> Stage1Matches:
         """Stage 1: the `confirmed` (tracked and lost) tracks x the `confident` detections by appearance and motion
         (`Stage1Cost.cost` plus the class cost; Hungarian after the clear pairs, `association.clear_pairs_first`),
         then re-sorted with the `tentative` tracks where a box split (`_resort_with_tentative`). A track predicted out
-        of the view (the camera turned away, or the person walked out; `before`: the (T, 8) states of the frame
+        of the view (the camera turned away, or the person walked out; `previous_mean`: the (T, 8) states of the frame
         before, in its pixels) can come back by re-identification only (`view_exit.away_from_view`)."""
         cfg = self.config.association
         is_lost = self.table.state == LOST
         dets, observed, predicted = view.dets, self.table.observed_xywh, view.predicted_xyxy
-        away = away_from_view(self._mean, before, observed, is_lost, dets.boxes_xyxy, frame_size, cfg, predicted)
+        away = away_from_view(self._mean, previous_mean, observed, is_lost, dets.boxes_xyxy, frame_size, cfg, predicted)
         cost = self.stage1.cost(view, confirmed, confident, away, view.part_boxes, self._appearance_given)
         if view.class_cost is not None:  # (one class: nothing to add, no (T, N) copy)
             cost = cost + view.class_block(confirmed, confident)
