@@ -98,6 +98,12 @@ class TrackerCore:
 
     Call `step` once per frame, also with zero detections. Returns the confirmed tracks matched this frame, but for
     those judged fixed scene objects (`still`: kept and matched, not reported).
+
+    Sources: SORT/DeepSORT's Kalman filter and appearance-with-motion cost (Bewley et al. 2016, Wojke et al. 2017;
+    `tracker.kalman`), ByteTrack's high/low-score passes (Zhang et al., ECCV 2022; stages 1-2), OC-SORT's
+    observation-centric re-update (Cao et al., CVPR 2023; `_reupdate`), BoT-SORT's camera-motion compensation
+    (Aharon et al. 2022; `tracker.camera_motion`), MoCo/XBM-style per-track memories (`tracker.bank`), the
+    Jonker-Volgenant assignment of `lap.lapjv` (`tracker.assignment`).
     """
 
     def __init__(
