@@ -426,7 +426,8 @@ def _near(projected: np.ndarray, measurements: np.ndarray, limit: np.ndarray) ->
     to at most the track's `limit` (T, 4; columns 0 and 1 are used). On the (T, N) grid, or with many pairs on the
     candidates of a sweep on x (the same pairs)."""
     few = len(projected) * len(measurements) < SWEEP_MIN_PAIRS
-    if few or not (all_set(np.isfinite(projected)) and all_set(np.isfinite(limit))):  # non-finite: the grid, as before
+    # a non-finite centre or bound takes the grid: the sweep's sorted ranges hold only for finite values
+    if few or not (all_set(np.isfinite(projected)) and all_set(np.isfinite(limit))):
         near = (measurements[None, :, 0] - projected[:, None, 0]) ** 2 <= limit[:, None, 0]
         near &= (measurements[None, :, 1] - projected[:, None, 1]) ** 2 <= limit[:, None, 1]
         rows, cols = mask_pairs(near)
