@@ -70,7 +70,7 @@ from __future__ import annotations
 import functools
 import math
 from dataclasses import dataclass
-from typing import overload
+from typing import NamedTuple, overload
 
 import numpy as np
 
@@ -111,6 +111,18 @@ class _OwnerBounds:
     rank: np.ndarray  # int64: the rank of the `still_quantile` order statistic among the others' jitters
     low: np.ndarray  # the order statistic `rank` of all the jitters held: at or below the others' one
     high: np.ndarray  # the order statistic `rank` + own of all the jitters held: at or above the others' one
+
+
+class _MatchedEdges(NamedTuple):
+    """`StillBoxes._observe_edges`: the edges of a frame's M matched boxes against their tracks' previous match."""
+
+    track_idx: np.ndarray  # (M,) the matched tracks' table rows
+    observed: np.ndarray  # (M, 4) their previous matched boxes, centre-size pixels
+    measured_xywh: np.ndarray  # (M, 4) this frame's boxes, centre-size pixels
+    change: np.ndarray  # (M, 4) each edge's change of per-frame displacement, pixels (NaN at a first match)
+    gap: np.ndarray  # (M,) frames each track missed before this match
+    free: np.ndarray  # (M, 4) bool: the edges no border of the frame holds
+    whole: np.ndarray  # (M,) bool: the boxes no border cuts
 
 
 class StillBoxes:
@@ -198,46 +210,26 @@ class StillBoxes:
         if frame_size is None:  # nothing is judged; a later step must not be compared with a stale one
             table.edge_step[track_idx] = np.nan
             return
-        gap = table.frames_since_update.take(track_idx)
-        observed = table.observed_xywh.take(track_idx, axis=0)
-        frames = (gap + 1)[:, None]  # (M, 1) frames since the last match
-        step = edge_step(observed, measured_xywh, frames)
-        previous = table.edge_step.take(track_idx, axis=0)
-        change = np.abs(step - previous)  # (M, 4) each edge's change of displacement (NaN at a track's first match)
-        sizes = measured_xywh.take(SCALE_COLUMNS, axis=1)  # (M, 4) each edge's w or h
-        table.edge_drift[track_idx] += step * frames / sizes
-        if camera_noise_px > 0.0 and self.cfg.still_camera_noise:  # each compensated frame adds its noise
-            table.drift_noise[track_idx] += frames * np.square(camera_noise_px / sizes)
-        free = free_edges(measured_xywh, frame_size)  # (M, 4) the edges no border holds
-        whole = np.logical_and.reduce(free, axis=1)  # (M,) boxes no border cuts (`all(axis=1)`, no wrappers)
-        cut = (track_idx, observed, measured_xywh, change, gap, free, whole)  # what `_cut_jitters` reads
-        jitter = _largest_change(change, measured_xywh[:, 3])
-        table.edge_step[track_idx] = step
-        judged = np.isfinite(jitter) & whole
-        if not any_set(judged):
-            cut_jitter, cut_owners = self._cut_jitters(table, *cut, frame_size)
-            if len(cut_jitter):
-                self._learn([cut_jitter], [cut_owners])
+        matched = self._observe_edges(table, track_idx, measured_xywh, frame_size, camera_noise_px)
+        jitter = _largest_change(matched.change, measured_xywh[:, 3])
+        judged = np.isfinite(jitter) & matched.whole
+        if not any_set(judged):  # only the boxes a border cuts may teach
+            self._teach(table, matched, frame_size, jitter, table.track_id.take(track_idx), judged)
             return
         all_judged = all_set(judged)  # (most frames: every matched box; no rows picked)
         rows = track_idx if all_judged else track_idx[judged]
         jitter = jitter if all_judged else jitter[judged]
         share, owners = table.still_share.take(rows), table.track_id.take(rows)
-        consecutive = (gap if all_judged else gap[judged]) == 0
+        consecutive = (matched.gap if all_judged else matched.gap[judged]) == 0
         learn = (table.state.take(rows) == TRACKED) & consecutive & ~(share > _MAJORITY)
-        if any_set(learn) and self._next_learn_skips():  # a call that pushes nothing: the cut boxes' jitters unread
-            self._calls += 1
-        else:
-            cut_jitter, cut_owners = self._cut_jitters(table, *cut, frame_size)
-            if any_set(learn) or len(cut_jitter):
-                self._learn([jitter[learn], cut_jitter], [owners[learn], cut_owners])
+        self._teach(table, matched, frame_size, jitter, owners, learn)
         still, enough = self._still(jitter, owners)
         first = enough & np.isnan(share)  # judged for the first time: by the jitters it taught before
         if any_set(first):
             share[first] = [self._taught_share(owner) for owner in owners[first].tolist()]
         prior = ~enough & consecutive if self.cfg.still_prior else np.zeros_like(enough)
         if any_set(prior):  # too few learnt: judged by the measurement model, from its first jitter
-            moved = change[judged][prior]
+            moved = matched.change[judged][prior]
             verdict, capped = self._model_still(moved, measured_xywh[judged][prior], jitter[prior], owners[prior])
             prior[np.flatnonzero(prior)[~capped]] = False  # no other track's jitter yet: not judged at all
             still[prior] = verdict[capped]
@@ -258,29 +250,69 @@ class StillBoxes:
             updated[at] = np.maximum(updated[at], taught)
         table.still_share[at_rows] = updated
 
-    def _cut_jitters(
+    def _observe_edges(
         self,
         table: TrackTable,
         track_idx: np.ndarray,
-        observed: np.ndarray,
         measured_xywh: np.ndarray,
-        change: np.ndarray,
-        gap: np.ndarray,
-        free: np.ndarray,
-        whole: np.ndarray,
         frame_size: tuple[int, int],
+        camera_noise_px: float,
+    ) -> _MatchedEdges:
+        """The edges of the (M, 4) centre-size boxes `measured_xywh` (pixels) matched to the tracks `track_idx` (M,)
+        against each track's previous match: each edge's change of per-frame displacement (its jitter), and which
+        edges a border of the (height, width) frame holds. Records this match's displacement
+        (`TrackTable.edge_step`) and adds it to the drift since birth (`edge_drift`; with `camera_noise_px`, pixels,
+        and `lifecycle.still_camera_noise`, the camera estimate's noise to `drift_noise`)."""
+        gap = table.frames_since_update.take(track_idx)
+        observed = table.observed_xywh.take(track_idx, axis=0)
+        frames = (gap + 1)[:, None]  # (M, 1) frames since the last match
+        step = edge_step(observed, measured_xywh, frames)
+        previous = table.edge_step.take(track_idx, axis=0)
+        change = np.abs(step - previous)  # (M, 4) each edge's change of displacement (NaN at a track's first match)
+        sizes = measured_xywh.take(SCALE_COLUMNS, axis=1)  # (M, 4) each edge's w or h
+        table.edge_drift[track_idx] += step * frames / sizes
+        if camera_noise_px > 0.0 and self.cfg.still_camera_noise:  # each compensated frame adds its noise
+            table.drift_noise[track_idx] += frames * np.square(camera_noise_px / sizes)
+        free = free_edges(measured_xywh, frame_size)  # (M, 4) the edges no border holds
+        whole = np.logical_and.reduce(free, axis=1)  # (M,) boxes no border cuts (`all(axis=1)`, no wrappers)
+        table.edge_step[track_idx] = step
+        return _MatchedEdges(track_idx, observed, measured_xywh, change, gap, free, whole)
+
+    def _teach(
+        self,
+        table: TrackTable,
+        matched: _MatchedEdges,
+        frame_size: tuple[int, int],
+        jitter: np.ndarray,
+        owners: np.ndarray,
+        learn: np.ndarray,
+    ) -> None:
+        """Push this frame's teaching jitters into the FIFO (`_learn`): the (J,) `jitter` of whole boxes by the
+        tracks `owners` (J,) where `learn` (J,) bool (confirmed, matched in the previous frame too, not judged
+        still), and those of the boxes a border cuts (`_cut_jitters` of the `matched` edges), taken only on a call
+        that pushes any."""
+        learns = any_set(learn)
+        if learns and self._next_learn_skips():  # a call that pushes nothing: the cut boxes' jitters unread
+            self._calls += 1
+            return
+        cut_jitter, cut_owners = self._cut_jitters(table, matched, frame_size)
+        if learns or len(cut_jitter):
+            self._learn([jitter[learn], cut_jitter], [owners[learn], cut_owners])
+
+    def _cut_jitters(
+        self, table: TrackTable, matched: _MatchedEdges, frame_size: tuple[int, int]
     ) -> tuple[np.ndarray, np.ndarray]:
-        """(L,) jitters and (L,) owner IDs to teach (`_cut_teaching`) of the boxes a border cuts among `judge`'s M
-        matched ones (its arrays: rows `track_idx` (M,), previous boxes `observed` and boxes `measured_xywh` (M, 4),
-        edge changes `change` (M, 4), missed frames `gap` (M,), `free` edges (M, 4) and `whole` boxes (M,));
-        none where `lifecycle.still_teach_cut_boxes` is off or every box is whole. Taken only on a call that pushes
-        jitters (once the FIFO is full: once per sampling period), before the shares are updated."""
+        """(L,) jitters and (L,) owner IDs to teach (`_cut_teaching`) of the boxes a border cuts among the `matched`
+        ones (`_observe_edges`); none where `lifecycle.still_teach_cut_boxes` is off or every box is whole. Taken
+        only on a call that pushes jitters (once the FIFO is full: once per sampling period), before the shares are
+        updated."""
+        whole = matched.whole
         if not self.cfg.still_teach_cut_boxes or all_set(whole):
             return np.zeros(0), np.zeros(0, dtype=np.int64)
         cut = ~whole
-        free = free[cut] & free_edges(observed[cut], frame_size)
-        jitter = _largest_change(change[cut], measured_xywh[cut, 3], free)
-        return self._cut_teaching(table, track_idx[cut], jitter, gap[cut])
+        free = matched.free[cut] & free_edges(matched.observed[cut], frame_size)
+        jitter = _largest_change(matched.change[cut], matched.measured_xywh[cut, 3], free)
+        return self._cut_teaching(table, matched.track_idx[cut], jitter, matched.gap[cut])
 
     def _next_learn_skips(self) -> bool:
         """Whether the next `_learn` call pushes nothing (the FIFO full, and not a sampling period's call)."""
