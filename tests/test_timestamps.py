@@ -422,3 +422,38 @@ def test_a_live_stream_whose_clock_restarts_on_a_reconnect_is_tracked_on_through
     summary = track_source(tracker, source, tmp_path, save_video=False, progress=False, max_frames=50)
     assert summary.tracks == {1}
     assert tracker.core.frame_index == 50 + 59  # the 2 s outage advanced
+
+
+def test_a_frame_that_fails_after_a_gap_keeps_the_camera_motion_auto_held_back():
+    """`auto` holds back sub-noise motion; the frame after a gap releases it (its own estimate skipped). When that
+    frame fails (its step raises) and is given again, the tracker goes on exactly as if it had not failed: the held
+    motion released with it, not dropped, and its estimate skipped again (counted once), not made from itself."""
+    cfg = load_config(overrides={"motion.camera_compensation": "auto"})
+    after = 19 / RATE + 1.0
+    times = [i / RATE for i in range(20)] + [after + i / RATE for i in range(5)]
+    pans = [i * 0.1 for i in range(20)] + [(49 + i) * 0.1 for i in range(5)]
+
+    def run(fail: bool) -> tuple[list, int, int]:
+        tracker = Tracker(cfg, RATE, detector=white_box_detector)
+        outputs = []
+        for t, pan in zip(times, pans, strict=True):
+            frame = frame_of(t, pan)
+            if fail and t == after:
+                step = tracker.core.step
+
+                def failing(dets, *args, step=step, **kwargs):  # (the gap's empty steps run; the frame's fails)
+                    if len(dets.boxes_xyxy):
+                        raise RuntimeError("out of memory")
+                    return step(dets, *args, **kwargs)
+
+                tracker.core.step = failing
+                with pytest.raises(RuntimeError, match="out of memory"):
+                    tracker.update(frame, timestamp=t)
+                tracker.core.step = step
+            outputs.append([(o.track_id, *o.xyxy) for o in tracker.update(frame, timestamp=t)])
+        estimator = tracker.camera_motion
+        return outputs, estimator.estimates, estimator.failures
+
+    plain = run(False)
+    assert plain[1:] == (24, 1)
+    assert run(True) == plain

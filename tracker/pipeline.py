@@ -892,13 +892,16 @@ class Tracker:
         # them outside its frame_size, not born again every frame)
         dets = _inside(dets, size, self.core.outside_detections, ": the frame is {height}x{width} (height x width)")
         estimator = self.camera_motion
+        # (before the gap's skip: a frame that fails after it is skipped again when given again, the motion `auto`
+        # held back from before the gap released with it, not dropped)
+        before = None if estimator is None else estimator.checkpoint()
         skipped = None  # after a gap: the motion the estimator held back (its estimate across the gap is skipped)
         if gap.frames:
             with torch_threads(self.config.core_threads), self._blas:  # (the core's threads, as for a frame)
                 self._pass_gap(gap, timestamp, size)
-            if given is None and estimator is not None:  # (not one frame's motion: not estimated; a fallback)
-                skipped = (estimator.skip(frame, dets.boxes_xyxy), estimator.noise_px)
-        before = None if estimator is None else estimator.checkpoint()
+        # (the frame after a gap, also given again after it failed: not one frame's motion, not estimated; a fallback)
+        if self._clock.gap_untracked and given is None and estimator is not None:
+            skipped = (estimator.skip(frame, dets.boxes_xyxy), estimator.noise_px)
         transform, noise = self._frame_motion(frame, dets, given) if skipped is None else skipped
         try:
             with torch_threads(self.config.core_threads) as callers_threads, self._blas:

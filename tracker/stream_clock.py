@@ -74,6 +74,9 @@ class StreamClock:
     last: float | None = None
     after_gap: float | None = None  # the time of the last frame that came after a gap (`advanced_to`)
     given: float | None = None  # the last time given (`counted`): the frames after it without one are guessed
+    # a gap was advanced (`advanced_to`) and the frame after it not tracked yet (it failed: given again, its camera
+    # motion is skipped again, not estimated across the gap)
+    gap_untracked: bool = False
 
     def gap(self, timestamp: float | None, name: str = "timestamp") -> Gap:
         """The gap before a frame at `timestamp` (None: no time given, the next frame). Changes nothing.
@@ -112,6 +115,7 @@ class StreamClock:
             self.last = self.given = timestamp
         elif self.last is not None:
             self.last += 1.0 / self.frame_rate
+        self.gap_untracked = False
 
     def advanced_to(self, timestamp: float) -> bool:
         """The gap before a frame at `timestamp` was advanced, and the frame not tracked yet: the last frame counted
@@ -124,8 +128,10 @@ class StreamClock:
         in_a_row = self.after_gap is not None and self.after_gap == self.last
         self.after_gap = timestamp
         self.last = timestamp - 1.0 / self.frame_rate
+        self.gap_untracked = True
         return in_a_row
 
     def reset(self) -> None:
         """A new stream: no time yet."""
         self.last = self.after_gap = self.given = None
+        self.gap_untracked = False
