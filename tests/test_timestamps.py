@@ -457,3 +457,35 @@ def test_a_frame_that_fails_after_a_gap_keeps_the_camera_motion_auto_held_back()
     plain = run(False)
     assert plain[1:] == (24, 1)
     assert run(True) == plain
+
+
+def test_calls_between_the_frames_of_a_paused_stream_are_refused_and_change_nothing():
+    """Between two frames of a `stream`, `update` detected while the stream's thread detected its next frame (one
+    detector in two threads at once) and tracked its frame among the stream's: its later time then ended the stream
+    with "goes back from". Now it, `update_detections`, `reset` and a second `stream` are one RuntimeError saying to
+    close the stream, nothing changed; a copy taken meanwhile is free, and once the stream ends the tracker is too."""
+    times = [i / RATE for i in range(10)]
+    tracker = Tracker(TrackerConfig(), RATE, detector=white_box_detector)
+    frames = [frame_of(t) for t in times]
+    stream = tracker.stream(frames, timestamps=times)
+    ids = [[o.track_id for o in next(stream)]]
+    refused = r"Tracker\.{} called while a stream\(\) of this tracker is open .* close the stream first"
+    calls = {
+        "update": lambda: tracker.update(frame_of(5.0), timestamp=5.0),
+        "update_detections": lambda: tracker.update_detections(walker_box(5.0), np.array([0.9]), timestamp=5.0),
+        "reset": tracker.reset,
+        "stream": lambda: next(tracker.stream([frame_of(5.0)])),
+    }
+    for name, call in calls.items():
+        with pytest.raises(RuntimeError, match=refused.format(name)):
+            call()
+    assert tracker.core.frame_index == 1
+    fork = copy.deepcopy(tracker)  # (a service's checkpoint between frames: allowed, and the copy is free)
+    assert [o.track_id for o in fork.update(frames[1], timestamp=times[1])] == [1]
+    ids += [[o.track_id for o in out] for out in stream]
+    assert ids == [[1]] * 10
+    assert [o.track_id for o in tracker.update(frame_of(0.4), timestamp=0.4)] == [1]  # (the stream ended)
+    closed = tracker.stream([frame_of(0.5), frame_of(0.6)], timestamps=[0.5, 0.6])
+    next(closed)
+    closed.close()
+    tracker.reset()  # (closed early: the tracker takes calls again)

@@ -101,6 +101,23 @@ def _one_call_at_a_time(method: _Method, name: str | None = None) -> _Method:
     return guarded  # type: ignore[return-value]
 
 
+def _open_while_running(method: _Method) -> _Method:
+    """`Tracker.stream`, counted open (`Tracker._streams_open`) from its first `next()` until it ends (exhausted,
+    closed, failed or collected), while `update`, `update_detections`, `reset` and another `stream` are refused
+    (`Tracker._refuse_in_stream`); refused itself while another is open. Typed as `method` itself."""
+
+    @functools.wraps(method)
+    def opened(self: Tracker, *args: Any, **kwargs: Any) -> Generator[list[TrackedObject], None, None]:
+        self._refuse_in_stream("stream")
+        self._streams_open += 1
+        try:
+            yield from method(self, *args, **kwargs)
+        finally:
+            self._streams_open -= 1
+
+    return opened  # type: ignore[return-value]
+
+
 class _FixedAtBuild(Generic[_Value]):
     """A `Tracker` attribute fixed when the tracker is built (a data descriptor, kept as `_<name>`): assigning it
     again the value it holds (a subclass's `self.config = config` in its `__init__`) changes nothing, and before
@@ -230,6 +247,7 @@ class Tracker:
         self.detector: Detector | None = detector
         self.embedder: Embedder | None = embedder
         self._calling = threading.Lock()  # held by the call running (`_one_call_at_a_time`)
+        self._streams_open = 0  # `stream`s started and not ended (paused between frames): other calls are refused
         self._warned: set[str] = set()  # kinds of unusual update_detections input already logged (once each)
         self._frame_size: tuple[int, int] | None = None  # (height, width) of the last `update` frame of this video
         self._closed = False  # `close()` released the detector and the embedder
@@ -257,7 +275,7 @@ class Tracker:
     def __getstate__(self) -> dict:
         """The state to copy or pickle: all but the lock. Pickling takes the models too (OpenVINO's cannot be:
         TypeError; `close()` first, or build the models in the other process)."""
-        return {key: value for key, value in self.__dict__.items() if key != "_calling"}
+        return {key: value for key, value in self.__dict__.items() if key not in _NOT_COPIED}
 
     @_one_call_at_a_time
     def __reduce_ex__(self, protocol: Any) -> Any:
@@ -306,6 +324,7 @@ class Tracker:
         if "_clock" not in state:  # (pickled before frames had times)
             self._clock = StreamClock(self.frame_rate, self.config.lifecycle)
         self._calling = threading.Lock()
+        self._streams_open = 0  # (a copy taken between a stream's frames has no stream of its own)
 
     config: _FixedAtBuild[TrackerConfig] = _FixedAtBuild(
         "its rules were set up from it",
@@ -462,6 +481,7 @@ class Tracker:
         Raises:
             TypeError: a `source_name` that is not a str (checked before anything is forgotten).
         """
+        self._refuse_in_stream("reset")
         if source_name is not None:
             check_source_name(source_name, "(or None: keep the name so far)")
         self.core.reset()
@@ -550,6 +570,7 @@ class Tracker:
                 given twice, a clock that went back: `reset()` starts a new stream), NaN or infinite (ValueError), or
                 not a number (TypeError); refused before anything changes.
         """
+        self._refuse_in_stream("update_detections")
         if embed is not None and not callable(embed):  # (before "both": a frame size given fifth lands here)
             pair = isinstance(embed, tuple | list) and len(embed) == 2
             instead = "to give this frame's embeddings themselves, pass embeddings="
@@ -686,10 +707,12 @@ class Tracker:
                 given, or another D than the tracker's banks (or gallery) hold: named as what the embedder returned
                 (it said "embeddings", an argument `update` has not), the tracker as before the call.
             RuntimeError: a Tracker built without a detector (use `Tracker.from_config` or `update_detections`), or
-                closed (`close`).
+                closed (`close`), or with a `stream` open (paused between its frames: close it first; also
+                `update_detections` and `reset`).
             Exception: whatever the detector or embedder raises (a GPU out of memory), unchanged; the tracker is then
                 as before the call (`_track`), so the frame can be given again.
         """
+        self._refuse_in_stream("update")
         motion_of = functools.partial(self._given_motion, camera_motion, camera_motion_noise)
         return self._detected(frame, motion_of, checked_timestamp(timestamp))
 
@@ -732,6 +755,7 @@ class Tracker:
             self._warn_once({NOISE_WITHOUT_MOTION: f"camera_motion_noise without {motion} is ignored"}, caller, False)
         return None
 
+    @_open_while_running
     def stream(
         self,
         frames: Iterable[np.ndarray],
@@ -773,7 +797,11 @@ class Tracker:
             TypeError: a `detect_ahead` other than True, False, 1, 0 or None (the motions given second, where it goes:
                 a list was taken for True and ignored; `camera_motions` goes by name), at the first `next()`.
             RuntimeError: a Tracker built without a detector (at the first `next()`), or closed (`close`: at the
-                first frame after it, also when `reopen()` came since: start another `stream`).
+                first frame after it, also when `reopen()` came since: start another `stream`). From its first
+                `next()` until it ends (exhausted, closed or failed), the stream is open: `update`,
+                `update_detections`, `reset` and another `stream` of the tracker are a RuntimeError meanwhile (their
+                frames would interleave with its frames in one tracking state), and so is this one at its first
+                `next()` while another is open. A copy or pickle taken between its frames has none open.
             ValueError: a frame `update` refuses (raised when that frame is reached, after the frames before it);
                 one frame given as `frames` (an (H, W) or (H, W, C) array, C 1, 3 or 4: its rows were tracked as
                 H frames of one pixel row each; `update(frame)` or `stream([frame])`), a path (its characters were
@@ -836,6 +864,18 @@ class Tracker:
             # calls and put back what they read, so an unlucky interleaving can leave the bounded count behind
             # once the detector's thread is gone. The caller gets back the count it had.
             torch.set_num_threads(callers_threads)
+
+    def _refuse_in_stream(self, called: str) -> None:
+        """RuntimeError naming `Tracker.<called>` while a `stream` of this tracker is open (paused between its frames).
+        Interleaved with the stream, an `update`'s frame was tracked among the stream's (a time later than theirs
+        then ended the stream with a ValueError at its next frame) and its detector ran while the stream's thread
+        detected the next frame: one detector called from two threads at once."""
+        if self._streams_open:
+            raise RuntimeError(
+                f"Tracker.{called} called while a stream() of this tracker is open (paused between its frames): the "
+                "two would interleave their frames in one tracking state; close the stream first (its generator's "
+                "close(), or let its loop end), or fork the tracker for the other frames (copy.deepcopy(tracker))"
+            )
 
     def _check_detector(self, closings: int | None = None) -> Detector:
         """The tracker's detector (`update`, `stream`); RuntimeError when it holds none, or when it was closed since
@@ -1035,6 +1075,8 @@ def _same_rate(value: object, rate: float, config: TrackerConfig) -> bool:
         return False
 
 
+# what a copy or pickle of a Tracker leaves out: the lock of the call running, the streams open (`_refuse_in_stream`)
+_NOT_COPIED = ("_calling", "_streams_open")
 # fields a Tracker pickled before they were read-only properties holds under their public names
 _FIXED = {"config": "_config", "frame_rate": "_frame_rate"}
 
