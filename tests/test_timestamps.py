@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 import pytest
 
-from tracker import Tracker, TrackerConfig, load_config
+from tracker import Tracker, TrackerConfig, load_config, stream_clock
 from tracker.config import ConfigError
 from tracker.gallery import Gallery
 from tracker.io import live_clock, sources
@@ -489,3 +489,47 @@ def test_calls_between_the_frames_of_a_paused_stream_are_refused_and_change_noth
     next(closed)
     closed.close()
     tracker.reset()  # (closed early: the tracker takes calls again)
+
+
+def gallery_walker(timestamps: list[float | None], rate: float = 10.0) -> tuple[Tracker, float]:
+    """A tracker with a gallery after one person walked through frames at `timestamps` (None: no time given), and
+    the Unix time before its first frame."""
+    identities = reid_like_identities(1, 512)
+    walkers = [Walker(0, linear_path(300, 300, 1, 0))]
+    cfg = load_config(overrides={"device": "cpu"})
+    tracker = Tracker(cfg, rate, gallery=Gallery(cfg.gallery))
+    rng = np.random.default_rng(0)
+    start = time.time()
+    for f, t in enumerate(timestamps):
+        det = render(walkers, f, identities, noise_for_similarity(0.85, 512), rng)
+        tracker.update_detections(det.boxes_xyxy, det.scores, embeddings=det.embeddings, timestamp=t)
+    return tracker, start
+
+
+def test_a_track_removed_in_an_advanced_gap_is_dated_by_the_time_of_the_frame_after_it():
+    """A 30 s outage (under `max_gap_seconds`: advanced) removes the person's track 10 s into it
+    (`max_seconds_lost`): its last sighting is 30 s before the frame that came after the outage, not 10 s (it was
+    dated from the step that removed it, as if that step were now)."""
+    tracker, _ = gallery_walker([f / 10 for f in range(20)])
+    now = time.time()
+    tracker.update_detections(np.zeros((0, 4)), np.zeros(0), embeddings=np.zeros((0, 512)), timestamp=1.9 + 30.0)
+    (stored,) = tracker.gallery.identities
+    assert stored.last_seen.frame == 20
+    assert now - stored.last_seen.time == pytest.approx(30.0, abs=1.0)
+    assert stored.last_seen.time - stored.first_seen.time == pytest.approx(1.9, abs=1e-3)
+
+
+def test_sightings_are_dated_by_the_frames_times_not_their_count():
+    """A 15 frames/s camera tracked at 30 (its frames 67 ms apart, each the next frame): 600 frames are 40 s, not the
+    20 s their count says at 30 frames/s. The identity `reset()` stores spans 39.93 s, its first frame's time kept
+    while the frames no live track needs are dropped; without times it spans the frames' count, as before."""
+    frames = 600
+    timed, _ = gallery_walker([f / 15 for f in range(frames)], rate=30.0)
+    assert len(timed.core.gallery_link.times.seen) <= stream_clock.FRAME_TIMES_KEPT
+    untimed, _ = gallery_walker([None] * frames, rate=30.0)
+    spans = []
+    for tracker in (timed, untimed):
+        tracker.reset()
+        (stored,) = tracker.gallery.identities
+        spans.append(stored.last_seen.time - stored.first_seen.time)
+    assert spans == pytest.approx([(frames - 1) / 15, (frames - 1) / 30], abs=1e-3)

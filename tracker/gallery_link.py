@@ -34,6 +34,7 @@ from tracker.gallery import Gallery, Sighting
 from tracker.gallery_prototypes import consistent_looks
 from tracker.gallery_search import NO_ID
 from tracker.still import StillBoxes
+from tracker.stream_clock import FrameTimes
 from tracker.track import Track, TrackTable
 from tracker.types import TrackState
 
@@ -88,6 +89,23 @@ class GalleryLink:
         self._newborn: list[Track] = list(newborn)  # tracks given an ID this frame, to look up in the gallery
         self._searching: dict[Track, int] = dict(searching or {})  # young tracks searched -> bank_frame when searched
         self._published: dict[Track, tuple[int, int]] = {}  # live tracks offered (`publish_live`) -> (ID, frame)
+        self.times = FrameTimes()  # the frames' times, where given (`Tracker.update(..., timestamp=)`): `store`
+
+    def __setstate__(self, state: dict) -> None:
+        """Restore a pickled link; one pickled before frames had times gets none (its sightings dated by frames)."""
+        self.__dict__.update(state)
+        if "times" not in state:
+            self.times = FrameTimes()
+
+    def frame_timed(self, frame_index: int, seconds: float) -> None:
+        """Frame `frame_index` (the one just tracked) was at stream time `seconds` (`StreamClock.elapsed`): the
+        sightings in it are dated by that time (`store`). The times of frames no live track needs are dropped."""
+        table = self.table
+        self.times.note(
+            frame_index,
+            seconds,
+            lambda: [t.born_frame for t in table.tracks] + (frame_index - table.frames_since_update).tolist(),
+        )
 
     def attach(self, stream: object) -> None:
         """Register `stream` (its core) with the gallery, if any: a new stream, or one restored from a copy or a
@@ -104,6 +122,7 @@ class GalleryLink:
             self.gallery.withdraw(stream)
         self._published = {}
         self._newborn, self._searching = [], {}
+        self.times.reset()
 
     @property
     def threshold(self) -> float:
@@ -202,7 +221,9 @@ class GalleryLink:
     def store(self, track: Track, frame_index: int) -> None:
         """An expiring (or, at the end of a video, still alive) track's identity moves to the gallery: the looks
         of its bank that agree with the person it ended on (`consistent_looks`), if there are enough, with its
-        first and last sightings (frames of this stream, dated back from now by video time, and `source_name`).
+        first and last sightings (frames of this stream, dated back from now by video time, and `source_name`): by
+        the frames' own times where they were given (`times`: a stream's outage, a source slower than the frame
+        rate), else by the frames since them at the frame rate.
         A track that ends judged a fixed scene object (`StillBoxes.hidden`: not reported) is no identity and is not
         kept. Call before its bank slot is given back."""
         looks = None if self.gallery is None else self.identity_looks(track)
@@ -213,13 +234,15 @@ class GalleryLink:
         now, last = time.time(), frame_index - track.frames_since_update
 
         def dated(frame: int) -> float:
-            return now - (frame_index - frame) / self.frame_rate
+            ago = self.times.ago(frame)
+            return now - ((frame_index - frame) / self.frame_rate if ago is None else ago)
 
         gallery, global_id = cast(Gallery, self.gallery), cast(int, track.global_id)  # (both set: looks were given)
         gallery.add(
             global_id,
             looks,
             track.class_id,
-            Sighting(last, dated(last), self.source_name),
-            first_seen=Sighting(track.born_frame, dated(track.born_frame), self.source_name),
+            Sighting(last, seen_last := dated(last), self.source_name),
+            # (one of the two without a time, the frames' count may put it later: never after the last sighting)
+            first_seen=Sighting(track.born_frame, min(dated(track.born_frame), seen_last), self.source_name),
         )

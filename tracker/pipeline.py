@@ -601,6 +601,7 @@ class Tracker:
             if size is not None:
                 why = ": frame_size is (height, width), got ({height}, {width})"  # (`_inside` formats it if needed)
                 dets = _inside(dets, size, core.outside_detections, why)
+            self._time_frame(stamp)
             self._pass_gap(gap, stamp, size)
             embed_rows = None
             if embed is not None:
@@ -614,7 +615,7 @@ class Tracker:
             objects = core.step(
                 dets, embed=embed_rows, camera_motion=transform, frame_size=size, camera_motion_noise=noise
             )
-        self._clock.counted(stamp)
+        self._counted(stamp)
         if size is not None:  # (once tracked: a refused call leaves the tracker as before it)
             self._note_frame_size(size)
         return objects
@@ -936,6 +937,7 @@ class Tracker:
         # held back from before the gap released with it, not dropped)
         before = None if estimator is None else estimator.checkpoint()
         skipped = None  # after a gap: the motion the estimator held back (its estimate across the gap is skipped)
+        self._time_frame(timestamp)
         if gap.frames:
             with torch_threads(self.config.core_threads), self._blas:  # (the core's threads, as for a frame)
                 self._pass_gap(gap, timestamp, size)
@@ -964,9 +966,26 @@ class Tracker:
             if estimator is not None and before is not None:
                 estimator.rollback(before)
             raise
-        self._clock.counted(timestamp)
+        self._counted(timestamp)
         self._note_frame_size(size)  # (once tracked, as `update_detections`)
         return objects
+
+    def _time_frame(self, timestamp: float | None) -> None:
+        """With a gallery and frame times: the frame at `timestamp` (checked), about to be tracked, is the latest
+        one, whose time the sightings stored meanwhile (its gap's, its own step's) are dated back from
+        (`GalleryLink.store`)."""
+        link = self.core.gallery_link
+        if link.gallery is not None and (timestamp is not None or self._clock.given is not None):
+            link.times.latest = self._clock.stream_time(timestamp)
+
+    def _counted(self, timestamp: float | None) -> None:
+        """The frame at `timestamp` was tracked: the clock counts it, and with a gallery and frame times, the frame's
+        stream time is kept for dating its sightings (`GalleryLink.frame_timed`)."""
+        clock = self._clock
+        clock.counted(timestamp)
+        link = self.core.gallery_link
+        if link.gallery is not None and clock.given is not None and clock.elapsed is not None:
+            link.frame_timed(self.core.frame_index, clock.elapsed)
 
     def _pass_gap(self, gap: Gap, timestamp: float | None, frame_size: tuple[int, int] | None) -> None:
         """Advance the frames of a gap in time before the frame at `timestamp` (`StreamClock.gap`), with no

@@ -8,19 +8,22 @@ no detections before the frame is tracked (`TrackerCore.advance`), or, longer th
 taken as a scene cut (`TrackerCore.end_tracks`). A frame nearer than `lifecycle.min_gap_seconds` after the one before
 is the next frame, as without times: a source a little slower than the rate the tracker was built at (a webcam in
 low light) or a clock's jitter would otherwise make every frame a gap.
+
+`FrameTimes` keeps the stream time of the frames a gallery identity may be dated by (`GalleryLink.store`).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Callable, Collection
+from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 import numpy as np
 
 from tracker.config import LifecycleConfig
 
-__all__ = ["Gap", "StreamClock", "checked_timestamp"]
+__all__ = ["FrameTimes", "Gap", "StreamClock", "checked_timestamp"]
 
 
 class Gap(NamedTuple):
@@ -35,6 +38,9 @@ NO_GAP = Gap(0, 0.0, False)
 # the most frames one gap may hold: the tracker counts frames in int64 (`TrackerCore.frame_index`, each track's
 # frames since its update); half of int64's range leaves the stream's own frames room (~5e9 years at 30 fps)
 MAX_GAP_FRAMES = np.iinfo(np.int64).max // 2
+# frames whose times `FrameTimes` holds before it drops those no live track was born or last seen in (then twice those
+# it keeps): a track's sightings are dated by their frames' times, whatever its age, in memory of the live tracks
+FRAME_TIMES_KEPT = 256
 
 
 def checked_timestamp(timestamp: Any, name: str = "timestamp") -> float | None:
@@ -77,6 +83,10 @@ class StreamClock:
     # a gap was advanced (`advanced_to`) and the frame after it not tracked yet (it failed: given again, its camera
     # motion is skipped again, not estimated across the gap)
     gap_untracked: bool = False
+    # the stream time of the last frame counted: seconds since the first frame counted after `reset`, the frames'
+    # times apart (a frame without one a frame after the one before; a gap advanced as long as it was), on one clock
+    # across `rebase` (None: no frame counted)
+    elapsed: float | None = None
 
     def gap(self, timestamp: float | None, name: str = "timestamp") -> Gap:
         """The gap before a frame at `timestamp` (None: no time given, the next frame). Changes nothing.
@@ -109,8 +119,18 @@ class StreamClock:
         frames = max(round(seconds * self.frame_rate) - 1, 0)
         return Gap(frames, seconds, frames > 0 and seconds > life.max_gap_seconds)
 
+    def stream_time(self, timestamp: float | None) -> float:
+        """The stream time (`elapsed`) a frame at `timestamp` (checked by `gap`) takes when it is counted next: its
+        time after the last frame's, else one frame after it (0.0 for the first frame). Changes nothing."""
+        if self.elapsed is None:
+            return 0.0
+        if timestamp is None or self.last is None:
+            return self.elapsed + 1.0 / self.frame_rate
+        return self.elapsed + (timestamp - self.last)
+
     def counted(self, timestamp: float | None) -> None:
         """A frame at `timestamp` was tracked (None: the next frame, one frame after the last time, if any)."""
+        self.elapsed = self.stream_time(timestamp)
         if timestamp is not None:
             self.last = self.given = timestamp
         elif self.last is not None:
@@ -126,12 +146,47 @@ class StreamClock:
             another unit than seconds (milliseconds) or a tracker built at another frame rate than the stream's.
         """
         in_a_row = self.after_gap is not None and self.after_gap == self.last
+        before = self.last
         self.after_gap = timestamp
         self.last = timestamp - 1.0 / self.frame_rate
+        if self.elapsed is not None and before is not None:  # (the gap's frames: as long as the gap was)
+            self.elapsed += self.last - before
         self.gap_untracked = True
         return in_a_row
 
     def reset(self) -> None:
         """A new stream: no time yet."""
-        self.last = self.after_gap = self.given = None
+        self.last = self.after_gap = self.given = self.elapsed = None
         self.gap_untracked = False
+
+
+@dataclass
+class FrameTimes:
+    """The stream times (`StreamClock.elapsed`, seconds) of a stream's recent frames and of its latest one, by frame
+    index (the core's, 1-based), so that a gallery identity's sightings are dated by the times of the frames they
+    were in (`GalleryLink.store`), not by frame counts (which a source slower than the tracker's rate, or an outage,
+    makes wrong). Empty without frame times (`Tracker.update(..., timestamp=)`): the sightings are dated by frames.
+    """
+
+    latest: float | None = None  # the stream time of the frame being tracked, or of the last one tracked
+    seen: dict[int, float] = field(default_factory=dict)  # frame index -> its stream time
+    kept: int = FRAME_TIMES_KEPT  # `seen`'s size at which it drops the frames no live track needs (`note`)
+
+    def note(self, frame_index: int, seconds: float, needed: Callable[[], Collection[int]]) -> None:
+        """Frame `frame_index` was tracked at stream time `seconds`. Beyond `kept` frames held, only the frames
+        `needed()` names are kept (the frames the live tracks were born and last seen in)."""
+        self.seen[frame_index] = seconds
+        if len(self.seen) > self.kept:
+            wanted = set(needed())
+            self.seen = {frame: at for frame, at in self.seen.items() if frame in wanted}
+            self.kept = max(FRAME_TIMES_KEPT, 2 * len(self.seen))
+
+    def ago(self, frame_index: int) -> float | None:
+        """Seconds from frame `frame_index` to the latest frame (`latest`), by their times; None where either is not
+        known (no frame times given for it)."""
+        at = self.seen.get(frame_index)
+        return None if at is None or self.latest is None else self.latest - at
+
+    def reset(self) -> None:
+        """A new video: no frame's time known."""
+        self.latest, self.seen, self.kept = None, {}, FRAME_TIMES_KEPT
