@@ -541,6 +541,7 @@ def test_the_summary_keys_the_readme_names_are_the_ones_written():
     every optional part filled) and no other, and the fields of `measurement_noise` and `report_width` (it said
     'pass' for the whiteness test's field, which is `white_x` ...)."""
     from tracker.run_summary import RunSummary
+    from tracker.stream_clock import GapCount
 
     block, fields = _summary_fields()
     full = RunSummary(
@@ -550,7 +551,7 @@ def test_the_summary_keys_the_readme_names_are_the_ones_written():
         measurement_noise={"updates": 1.0}, noise_per_source={"a": {"u": 1.0}}, report_width={"weight": 0.0},
         report_width_per_source={"a": {"w": 0.0}}, global_ids_replaced={3: 1}, source="/videos/a.mp4",
         global_ids=True, gallery_saves_failed=["the gallery g could not be saved: No space left on device"],
-        detector_ran_at=(640, 640), cut_short=True,
+        detector_ran_at=(640, 640), cut_short=True, time_gaps=GapCount(1, 29, 0, 1.0),
     ).to_json()  # fmt: skip
     assert not sorted(set(full) - set(re.findall(r"`([a-z_]+)`", block))), "a field summary.json has is not listed"
     assert not sorted(set(fields) - set(full)), "a bullet starts with a field summary.json never has"

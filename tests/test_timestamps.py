@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import itertools
+import json
 import logging
 import re
 import time
@@ -533,3 +534,37 @@ def test_sightings_are_dated_by_the_frames_times_not_their_count():
         (stored,) = tracker.gallery.identities
         spans.append(stored.last_seen.time - stored.first_seen.time)
     assert spans == pytest.approx([(frames - 1) / 15, (frames - 1) / 30], abs=1e-3)
+
+
+def test_the_gaps_passed_are_counted_for_the_api_and_in_tracks_summary(tmp_path):
+    """`Tracker.time_gaps` counts the gaps advanced, their frames, the scene cuts and the seconds without frames
+    (`reset()` starts again); `track` of a live stream with a 2 s stall gives them in its printed summary and in
+    summary.json's `time_gaps` (they were only in the log); a video file's summary has none."""
+    cfg = load_config(overrides={"lifecycle.max_gap_seconds": 1.5})
+    tracker = Tracker(cfg, RATE)
+    assert tracker.time_gaps == (0, 0, 0, 0.0)
+    walk(tracker, times_with_gap(10, 1.0, 10))  # advanced: 29 frames
+    walk(tracker, [tracker._clock.last + 2.0])  # a cut: 59 frames
+    assert tracker.time_gaps == (1, 29 + 59, 1, pytest.approx(3.0))
+    tracker.reset()
+    assert tracker.time_gaps == (0, 0, 0, 0.0)
+
+    times = times_with_gap(30, 2.0, 20)
+
+    def frames(src: FrameSource):
+        for number, t in enumerate(times, start=1):
+            src.frame_time = t
+            yield number, frame_of(t)
+
+    for live in (True, False):
+        source = FrameSource("cam", "stream" if live else "video", RATE, None, live=live, _frames=frames)
+        tracker = Tracker(TrackerConfig(), RATE, detector=white_box_detector)
+        out = tmp_path / str(live)
+        summary = track_source(tracker, source, out, save_video=False, progress=False)
+        written = json.loads((out / "summary.json").read_text())
+        if live:
+            assert written["time_gaps"] == {"advanced": 1, "frames": 59, "scene_cuts": 0, "seconds": 2.0}
+            said = "gaps in the frames' times: 1 gap advanced, 59 frames with no detections, 2.0 s without frames"
+            assert said in summary.describe()
+        else:
+            assert "time_gaps" not in written and "gaps in the frames' times" not in summary.describe()

@@ -43,7 +43,7 @@ from tracker.model_setup import (
     require_model_files,
 )
 from tracker.reid.openvino import detector_beside
-from tracker.stream_clock import Gap, StreamClock, checked_timestamp
+from tracker.stream_clock import Gap, GapCount, StreamClock, checked_timestamp
 from tracker.threads import BlasThreads, exact_torch_threads, torch_threads
 from tracker.types import (
     Detections,
@@ -1022,6 +1022,7 @@ class Tracker:
                 stepped,
                 hint,
             )
+        self._clock.note_passed(gap)  # (`time_gaps`)
 
     def _frame_motion(
         self, frame: np.ndarray, dets: Detections, given: tuple[np.ndarray, float] | None
@@ -1078,6 +1079,14 @@ class Tracker:
         (a detector of yours that does not clip its boxes). The first is warned, the later ones logged at debug
         level."""
         return self.core.outside_detections.count
+
+    @property
+    def time_gaps(self) -> GapCount:
+        """The gaps in the frames' times this video (since `reset()`; `update(..., timestamp=)`): `advanced`, gaps
+        advanced frame by frame, `frames`, frames passed with no detections in them and in the scene cuts, `cuts`,
+        gaps over `lifecycle.max_gap_seconds` (every track ended), `seconds`, the time without frames in all of them.
+        All 0 without timestamps."""
+        return self._clock.passed
 
     @property
     def camera_motion_failures(self) -> int:

@@ -19,6 +19,7 @@ import numpy as np
 from tracker.io.sources import CORRUPT_NUMBERS_KEPT
 from tracker.io.strict_json import path_fields
 from tracker.resume import CHECKPOINT_NAME
+from tracker.stream_clock import NO_GAPS, GapCount
 from tracker.types import TrackedObject
 from tracker.wording import count
 
@@ -61,6 +62,8 @@ class RunSummary:
         interrupted: stopped by Ctrl-C or a signal; error: the one-line error that ended the run, else None.
         outputs: the files written; gaps: a live stream's (last frame number before a drop, seconds without
             frames), one per reopening.
+        time_gaps: the gaps in a live stream's frame times the tracker passed (`Tracker.time_gaps`: advanced, frames,
+            scene cuts, seconds), a stall within a connection too.
     """
 
     frames: int = 0
@@ -101,6 +104,7 @@ class RunSummary:
     # run's files of those names: they are not listed as this run's)
     opened: bool = True
     gaps: list[tuple[int, float]] = field(default_factory=list)
+    time_gaps: GapCount = NO_GAPS
     calibration: dict[str, Any] = field(default_factory=dict)  # `Calibration.summary()` at the end; {}: no ReID
     name: str = ""  # the source's output stem
     source: str | None = None  # the real path of a checkpointed run's source (a resume of another one is refused)
@@ -183,6 +187,7 @@ class RunSummary:
             **(
                 {"stream_gaps": [{"after_frame": f, "seconds": round(s, 3)} for f, s in self.gaps]} if self.gaps else {}
             ),
+            **({"time_gaps": self._time_gaps_json()} if any(self.time_gaps[:3]) else {}),
             "interrupted": self.interrupted,
             "error": self.error,
             "calibration": self.calibration,
@@ -198,6 +203,12 @@ class RunSummary:
             ),
             "outputs": [str(p) for p in self.outputs],
         }
+
+    def _time_gaps_json(self) -> dict[str, int | float]:
+        """summary.json's `time_gaps`: the gaps in the frames' times advanced, their frames, the scene cuts, the
+        seconds without frames."""
+        advanced, frames, cuts, seconds = self.time_gaps
+        return {"advanced": advanced, "frames": frames, "scene_cuts": cuts, "seconds": round(seconds, 3)}
 
     def _source_reports(self) -> list[tuple[str, dict[str, Any]]]:
         """(summary.json key, value) of each `_SOURCE_REPORTS` report: of one source, then per source."""
@@ -257,6 +268,14 @@ class RunSummary:
         if self.gaps:
             where = ", ".join(f"{seconds:.1f} s after frame {frame}" for frame, seconds in self.gaps)
             lines.append(f"the stream dropped {count(len(self.gaps), 'time')} and came back: no frames for {where}")
+        advanced, frames, cuts, seconds = self.time_gaps
+        if advanced or cuts:  # (a stall within a connection too: the frames' times tell it)
+            passed = [f"{count(advanced, 'gap')} advanced"] if advanced else []
+            passed += [f"{count(cuts, 'scene cut')} (every track ended)"] if cuts else []
+            lines.append(
+                f"gaps in the frames' times: {' and '.join(passed)}, {count(frames, 'frame')} with no detections, "
+                f"{seconds:.1f} s without frames"
+            )
         if self.gallery_saves_failed:  # the run went on; the saves after them wrote the gallery (else: `error`)
             failed = self.gallery_saves_failed
             later = "" if self.error else "; a later save wrote the gallery"
@@ -404,7 +423,7 @@ def note_camera_failure(summary: RunSummary, tracker: Tracker, number: int, fail
 
 def note_counts(summary: RunSummary, tracker: Tracker, source: FrameSource) -> None:
     """What the tracker and the source counted over the run into `summary`: camera-motion failures and estimates,
-    invalid embeddings, corrupt frames, an early end and a stream's gaps."""
+    invalid embeddings, corrupt frames, an early end, a stream's drops and the gaps in its frames' times."""
     summary.camera_motion_failures = tracker.camera_motion_failures
     summary.invalid_embeddings = tracker.invalid_embeddings
     if tracker.camera_motion is not None:
@@ -415,6 +434,7 @@ def note_counts(summary: RunSummary, tracker: Tracker, source: FrameSource) -> N
     summary.corrupt_numbers = list(source.corrupt_numbers)
     summary.ended_early = source.ended_early
     summary.gaps = list(source.gaps)
+    summary.time_gaps = tracker.time_gaps
 
 
 def note_reports(summary: RunSummary, tracker: Tracker) -> None:
@@ -471,6 +491,7 @@ def combine(summaries: list[RunSummary]) -> RunSummary:
             total.camera_motion_held += s.camera_motion_held
             total.camera_motion_bridged += s.camera_motion_bridged
         total.gaps += s.gaps
+        total.time_gaps = GapCount(*(mine + theirs for mine, theirs in zip(total.time_gaps, s.time_gaps, strict=True)))
         total.gallery_saves_failed += s.gallery_saves_failed
         if s.ended_early is not None:
             total.ended_early, total.ended_early_announced = s.ended_early, s._announced

@@ -23,7 +23,7 @@ import numpy as np
 
 from tracker.config import LifecycleConfig
 
-__all__ = ["FrameTimes", "Gap", "StreamClock", "checked_timestamp"]
+__all__ = ["NO_GAPS", "FrameTimes", "Gap", "GapCount", "StreamClock", "checked_timestamp"]
 
 
 class Gap(NamedTuple):
@@ -35,6 +35,20 @@ class Gap(NamedTuple):
 
 
 NO_GAP = Gap(0, 0.0, False)
+
+
+class GapCount(NamedTuple):
+    """The gaps in time a tracker passed since `reset` (`Tracker.time_gaps`; `track`'s summary.json `time_gaps`)."""
+
+    advanced: int  # gaps advanced frame by frame (`TrackerCore.advance`)
+    frames: int  # frames passed with no detections in all gaps, the scene cuts' too
+    cuts: int  # gaps longer than `lifecycle.max_gap_seconds`: scene cuts (`TrackerCore.end_tracks`)
+    seconds: float  # the time without frames in all gaps (each from the frame before to the one after)
+
+
+NO_GAPS = GapCount(0, 0, 0, 0.0)
+
+
 # the most frames one gap may hold: the tracker counts frames in int64 (`TrackerCore.frame_index`, each track's
 # frames since its update); half of int64's range leaves the stream's own frames room (~5e9 years at 30 fps)
 MAX_GAP_FRAMES = np.iinfo(np.int64).max // 2
@@ -87,6 +101,7 @@ class StreamClock:
     # times apart (a frame without one a frame after the one before; a gap advanced as long as it was), on one clock
     # across `rebase` (None: no frame counted)
     elapsed: float | None = None
+    passed: GapCount = NO_GAPS  # the gaps passed (`note_passed`)
 
     def gap(self, timestamp: float | None, name: str = "timestamp") -> Gap:
         """The gap before a frame at `timestamp` (None: no time given, the next frame). Changes nothing.
@@ -154,10 +169,17 @@ class StreamClock:
         self.gap_untracked = True
         return in_a_row
 
+    def note_passed(self, gap: Gap) -> None:
+        """`gap` was passed (advanced, or a scene cut): counted in `passed`."""
+        advanced, frames, cuts, seconds = self.passed
+        cut = int(gap.cut)
+        self.passed = GapCount(advanced + 1 - cut, frames + gap.frames, cuts + cut, seconds + gap.seconds)
+
     def reset(self) -> None:
-        """A new stream: no time yet."""
+        """A new stream: no time yet, no gap passed."""
         self.last = self.after_gap = self.given = self.elapsed = None
         self.gap_untracked = False
+        self.passed = NO_GAPS
 
 
 @dataclass
