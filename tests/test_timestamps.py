@@ -6,6 +6,7 @@ import copy
 import itertools
 import json
 import logging
+import pickle
 import re
 import time
 
@@ -568,3 +569,27 @@ def test_the_gaps_passed_are_counted_for_the_api_and_in_tracks_summary(tmp_path)
             assert said in summary.describe()
         else:
             assert "time_gaps" not in written and "gaps in the frames' times" not in summary.describe()
+
+
+def test_a_restored_tracker_whose_clock_restarted_goes_on_after_rebase_clock():
+    """A service pickles its tracker at monotonic 5000 s and restores it after a reboot (the clock back near 0): the
+    next time is refused with a ValueError naming `rebase_clock()` (before, its only advice was `reset()`, which forgets
+    the tracks), nothing changed; after `rebase_clock()` the next frame is the next frame, the walker keeps its ID
+    and the frames after it are timed on the new clock (a 2 s stall advanced)."""
+    tracker = Tracker(TrackerConfig(), RATE)
+    for i in range(20):
+        tracker.update_detections(walker_box(i / RATE), np.array([0.9]), frame_size=SIZE, timestamp=5000.0 + i / RATE)
+    restored = pickle.loads(pickle.dumps(tracker))
+    frames = restored.core.frame_index
+    restart = 3.0
+    box = walker_box(20 / RATE)
+    with pytest.raises(ValueError, match=r"goes back from the last frame's 5000\.633333 s: .* rebase_clock\(\) first"):
+        restored.update_detections(box, np.array([0.9]), frame_size=SIZE, timestamp=restart)
+    assert restored.core.frame_index == frames
+    restored.rebase_clock()
+    out = restored.update_detections(box, np.array([0.9]), frame_size=SIZE, timestamp=restart)
+    assert [o.track_id for o in out] == [1] and restored.core.frame_index == frames + 1
+    later = restart + 2.0
+    out = restored.update_detections(walker_box(21 / RATE + 2.0), np.array([0.9]), frame_size=SIZE, timestamp=later)
+    assert [o.track_id for o in out] == [1] and restored.core.frame_index == frames + 1 + 60
+    assert restored.time_gaps[:3] == (1, 59, 0)

@@ -493,6 +493,16 @@ class Tracker:
             self.camera_motion.reset()
 
     @_one_call_at_a_time
+    def rebase_clock(self) -> None:
+        """The frames' times (`update(..., timestamp=)`) come from another clock from the next frame on, the tracks
+        kept: a tracker restored from a pickle in a new process whose monotonic clock restarted (a machine rebooted),
+        or a source whose own clock restarted. The next frame with a time is the next frame (the time between the two
+        clocks is not known: nothing is advanced); the frames after it are timed against it. Without this, a time
+        earlier than the last one given is a ValueError, and `reset()` forgets the tracks.
+        """
+        self._clock.rebase()
+
+    @_one_call_at_a_time
     def update_detections(
         self,
         boxes_xyxy: Any,

@@ -491,7 +491,10 @@ def combine(summaries: list[RunSummary]) -> RunSummary:
             total.camera_motion_held += s.camera_motion_held
             total.camera_motion_bridged += s.camera_motion_bridged
         total.gaps += s.gaps
-        total.time_gaps = GapCount(*(mine + theirs for mine, theirs in zip(total.time_gaps, s.time_gaps, strict=True)))
+        (advanced, frames, cuts, seconds), theirs = total.time_gaps, s.time_gaps
+        total.time_gaps = GapCount(
+            advanced + theirs.advanced, frames + theirs.frames, cuts + theirs.cuts, seconds + theirs.seconds
+        )
         total.gallery_saves_failed += s.gallery_saves_failed
         if s.ended_early is not None:
             total.ended_early, total.ended_early_announced = s.ended_early, s._announced

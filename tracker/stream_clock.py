@@ -119,7 +119,9 @@ class StreamClock:
             said = "repeats" if timestamp == given else "goes back from"
             raise ValueError(
                 f"{name} {timestamp:.6f} s {said} the last frame's {given:.6f} s: each frame's time must be "
-                "later than the one before (the same clock for the whole stream; reset() starts another)"
+                "later than the one before (the same clock for the whole stream; reset() starts another; a tracker "
+                "restored in a process whose clock restarted, or a source whose clock did: rebase_clock() first "
+                "keeps the tracks)"
             )
         seconds = timestamp - self.last
         if not seconds * self.frame_rate <= MAX_GAP_FRAMES:  # (inf too: finite times ~2e308 s apart)
@@ -168,6 +170,13 @@ class StreamClock:
             self.elapsed += self.last - before
         self.gap_untracked = True
         return in_a_row
+
+    def rebase(self) -> None:
+        """The frames' times come from another clock from the next frame on: the next frame with a time is the next
+        frame, whatever its time (the time between the clocks is not known); the stream time (`elapsed`) and the
+        gaps passed go on."""
+        self.last = self.after_gap = self.given = None
+        self.gap_untracked = False
 
     def note_passed(self, gap: Gap) -> None:
         """`gap` was passed (advanced, or a scene cut): counted in `passed`."""
