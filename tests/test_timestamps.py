@@ -593,3 +593,15 @@ def test_a_restored_tracker_whose_clock_restarted_goes_on_after_rebase_clock():
     out = restored.update_detections(walker_box(21 / RATE + 2.0), np.array([0.9]), frame_size=SIZE, timestamp=later)
     assert [o.track_id for o in out] == [1] and restored.core.frame_index == frames + 1 + 60
     assert restored.time_gaps[:3] == (1, 59, 0)
+
+
+def test_a_tracker_pickled_before_frame_times_dated_sightings_restores_and_dates_them_by_frames():
+    """A checkpoint whose gallery link holds no frame times (pickled before they were kept) restores with none: its
+    identities are stored dated by frames, and the frames after it are timed again."""
+    tracker, _ = gallery_walker([f / 10 for f in range(20)])
+    del tracker.core.gallery_link.times  # (the link's state as pickled before)
+    restored = pickle.loads(pickle.dumps(tracker))
+    assert restored.core.gallery_link.times.seen == {}
+    restored.reset()
+    (stored,) = restored.gallery.identities
+    assert stored.last_seen.time - stored.first_seen.time == pytest.approx(19 / 10, abs=1e-3)
