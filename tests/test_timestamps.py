@@ -605,3 +605,36 @@ def test_a_tracker_pickled_before_frame_times_dated_sightings_restores_and_dates
     restored.reset()
     (stored,) = restored.gallery.identities
     assert stored.last_seen.time - stored.first_seen.time == pytest.approx(19 / 10, abs=1e-3)
+
+
+def test_a_gap_whose_advance_is_interrupted_advances_the_rest_when_its_frame_is_given_again():
+    """Ctrl-C 9 frames into a 2 s gap's advance (59 frames): the frame given again advances the other 50, so the walker
+    keeps ID 1 and the tracker is where an uninterrupted one is. Before, the clock took the whole gap as advanced: the
+    frame came 9 frames after the last match, the walker 240 px on, and got ID 2."""
+    times = times_with_gap(30, 2.0, 10)
+
+    def run(interrupt: bool) -> tuple[list[int | None], int, tuple]:
+        tracker = Tracker(TrackerConfig(), RATE)
+        ids = walk(tracker, times[:30])
+        if interrupt:
+            step, steps = tracker.core.step, []
+
+            def interrupted(dets, *args, **kwargs):
+                steps.append(1)
+                if len(steps) == 10:
+                    raise KeyboardInterrupt
+                return step(dets, *args, **kwargs)
+
+            tracker.core.step = interrupted
+            with pytest.raises(KeyboardInterrupt):
+                walk(tracker, times[30:31])
+            assert tracker.core.frame_index == 30 + 9
+            tracker.core.step = step
+        ids += walk(tracker, times[30:])
+        return ids, tracker.core.frame_index, tracker.time_gaps
+
+    straight = run(False)
+    assert straight[0] == [1] * 40 and straight[1] == 30 + 59 + 10
+    again = run(True)
+    assert again[:2] == straight[:2]
+    assert again[2] == (1, 59, 0, pytest.approx(2.0))

@@ -1000,10 +1000,21 @@ class Tracker:
     def _pass_gap(self, gap: Gap, timestamp: float | None, frame_size: tuple[int, int] | None) -> None:
         """Advance the frames of a gap in time before the frame at `timestamp` (`StreamClock.gap`), with no
         detections (`TrackerCore.advance`), or end every track where it is a scene cut (`TrackerCore.end_tracks`,
-        `lifecycle.max_gap_seconds`); logged once per gap. Nothing for a frame without one."""
+        `lifecycle.max_gap_seconds`); logged once per gap. Nothing for a frame without one. An advance that fails
+        part-way (an interrupt) leaves the clock at the frames it advanced: given again, the frame advances the rest.
+        """
         if not gap.frames or timestamp is None:
             return
-        core = self.core
+        core, before = self.core, self.core.frame_index
+        try:
+            if gap.cut:
+                ended = len(core.tracks)
+                core.end_tracks(gap.frames)
+            else:
+                stepped = core.advance(gap.frames, frame_size)
+        except BaseException:  # (an interrupt in a long advance): the frames advanced count, the rest are advanced
+            self._clock.advanced_part(core.frame_index - before)  # when the frame is given again
+            raise
         hint = ""
         if self._clock.advanced_to(timestamp):  # (the frame before came after a gap too)
             hint = (
@@ -1011,8 +1022,6 @@ class Tracker:
                 f"tracker's frame_rate {self.frame_rate:g} the stream's?)"
             )
         if gap.cut:
-            ended = len(core.tracks)
-            core.end_tracks(gap.frames)
             log.warning(
                 "stream gap of %.1f s before the frame at %.3f s, above lifecycle.max_gap_seconds %g: a scene cut, "
                 "%d track(s) ended%s",
@@ -1023,7 +1032,6 @@ class Tracker:
                 hint,
             )
         else:
-            stepped = core.advance(gap.frames, frame_size)
             log.warning(
                 "stream gap of %.1f s before the frame at %.3f s: tracks advanced %d frames (%d with a track left)%s",
                 gap.seconds,

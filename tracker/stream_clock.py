@@ -171,6 +171,18 @@ class StreamClock:
         self.gap_untracked = True
         return in_a_row
 
+    def advanced_part(self, frames: int) -> None:
+        """The first `frames` frames of a gap were advanced and the rest not (the advance failed: an interrupt): the
+        last frame counted is `frames` frames later, so that the frame after the gap, given again, advances the rest.
+        """
+        if self.last is not None and frames > 0:
+            step = frames / self.frame_rate
+            self.last += step
+            if self.elapsed is not None:
+                self.elapsed += step
+            # (the rest counted as the gap when it is passed: its frames and seconds together the whole gap's)
+            self.passed = self.passed._replace(frames=self.passed.frames + frames, seconds=self.passed.seconds + step)
+
     def rebase(self) -> None:
         """The frames' times come from another clock from the next frame on: the next frame with a time is the next
         frame, whatever its time (the time between the clocks is not known); the stream time (`elapsed`) and the
