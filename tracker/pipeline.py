@@ -273,8 +273,8 @@ class Tracker:
         self.camera_motion = CameraMotionEstimator(self.config.motion) if cmc else None
 
     def __getstate__(self) -> dict:
-        """The state to copy or pickle: all but the lock. Pickling takes the models too (OpenVINO's cannot be:
-        TypeError; `close()` first, or build the models in the other process)."""
+        """The state to copy or pickle: all but the lock and the count of streams open (`_NOT_COPIED`). Pickling takes
+        the models too (OpenVINO's cannot be: TypeError; `close()` first, or build the models in the other process)."""
         return {key: value for key, value in self.__dict__.items() if key not in _NOT_COPIED}
 
     @_one_call_at_a_time
