@@ -7,6 +7,7 @@ small (about four people at once, D=128) so the 100 000 frames fit in the suite'
 from __future__ import annotations
 
 import gc
+import re
 import time
 
 import numpy as np
@@ -99,3 +100,35 @@ def test_bug_bank_similarity_memory_grows_with_each_new_shape(one_torch_thread):
     gc.collect()
     growth = soak.rss_bytes() - before
     assert growth < 50 * MB, f"RSS grew {growth / MB:.0f} MB over {slots * 8} similarity shapes"
+
+
+bench_core = load_tool("bench_core")
+
+
+def test_churn_stream_is_bench_cores_churn_world_frame_by_frame():
+    frames = 400  # past the first walkers' end (300 frames) and the first newcomers
+    world = bench_core.world("churn", 0, bench_core.CHURN_DIM, frames, seed=2)
+    stream = soak.ChurnStream(frames, seed=2)
+    for expected in world:
+        boxes, scores, classes, emb = stream.step()
+        np.testing.assert_array_equal(boxes, expected.boxes_xyxy)
+        np.testing.assert_array_equal(scores, expected.scores)
+        np.testing.assert_array_equal(emb, expected.embeddings)
+        assert emb.dtype == np.float32 and (classes == 0).all()
+
+
+def test_soak_tool_reports_gallery_timestamps_and_slopes(tmp_path, capsys, one_torch_thread):
+    """The smoke run of the tool: a few hundred churn frames with a gallery saved to a file and frame times."""
+    file = tmp_path / "soak.gallery"
+    argv = ["--frames", "700", "--warmup", "300", "--window", "100", "--report-every", "100", "--gallery"]
+    argv += ["--gallery-file", str(file), "--max-identities", "5", "--save-every", "200"]
+    argv += ["--timestamps", "--gap-every", "250"]
+    status = soak.main(argv)
+    out = capsys.readouterr().out
+    assert status == 0, out
+    reports = [line for line in out.splitlines() if line.startswith("frame ")]
+    assert len(reports) == 5, out  # the warm-up's end, then every 100 frames
+    assert "ids      5" in reports[-1], reports[-1]  # the gallery reached its bound and kept it
+    assert file.stat().st_size > 0 and f"file {file.stat().st_size / 1024:8.0f} KB" in reports[-1]
+    assert "lost)" in reports[-1]
+    assert re.search(r"slopes after the warm-up \(frames 300-700\): RSS [-+][\d.]+ KB / 1000 frames", out), out

@@ -1,14 +1,28 @@
-"""Soak test: run the tracker core for many synthetic frames with constant churn and watch memory and time.
+"""Soak test: run the tracker for many frames with constant churn and watch memory, time and file growth.
 
-    python tools/soak.py                          # 1 000 000 frames, D=128
-    python tools/soak.py --frames 100000 --dim 512 --people 12
+    python tools/soak.py                                  # 30 000 frames of bench_core's churn world, core alone
+    python tools/soak.py --gallery --timestamps           # ... with a gallery saved to a file, and frame times
+    python tools/soak.py --world scene --frames 1000000   # the 1080p street scene below, a million frames
+    python tools/soak.py --video people.mp4 --frames 3000 # Tracker.update(frame) on a looped video (CPU models)
+    python tools/soak.py --trace                          # ... and tracemalloc's top growth by file:line (slow)
 
-The scene is a 1080p street: people enter at random from the edges, walk across and leave, are occluded
-for a random while (some longer than a lost track is kept), and the detector adds a few false positives and
-low-score boxes. Each person's embedding is a fixed identity vector plus noise (cosine ~0.9 to itself, ~0 to
-others). Every `--report-every` frames it prints the process RSS (VmRSS from /proc/self/status), the bank's
-tensor bytes and slot count, the number of tracks held, the live Python objects, and the median ms/frame of
-the last window.
+Worlds of the core alone (`update_detections`, synthetic boxes and embeddings):
+    churn   `tools/bench_core.py`'s churn world, streamed (its walkers and looks, frame by frame, never all held):
+            a new person every 5 frames, detected for 10 s and then gone for good (~60 visible, ~120 tracks
+            counting the lost ones kept), 64-d embeddings (`--dim`);
+    scene   a 1080p street: people enter at random from the edges, walk across and leave, are occluded for a
+            random while (some longer than a lost track is kept), and the detector adds a few false positives
+            and low-score boxes. Each person's embedding is a fixed identity vector plus noise.
+`--gallery` attaches a `Gallery` (`gallery.max_identities` set by `--max-identities`, reached in the warm-up) and
+saves it every `--save-every` frames to a file (a temporary one unless `--gallery-file`); `--timestamps` gives each
+frame `timestamp=` (1/30 s apart, a 3 s gap every `--gap-every` frames). `--video` runs the whole pipeline, the
+shared yolov8n INT8 detector and OSNet x0.25 on the CPU, on a video of ../shared/videos (or a path) read in a loop.
+
+Every `--report-every` frames it prints the process RSS (VmRSS from /proc/self/status), the bank's tensor bytes
+and slot count, the tracks held (live and lost), the gallery's identities and file size, the live Python objects
+and the median ms/frame of the last window (and with `--trace`, the lines whose allocations grew most since the
+warm-up). It ends with the slopes after the warm-up (least squares over the reports): KB of RSS and ms/frame per
+1000 frames.
 
 Pass criteria (printed at the end; exit status 1 on failure):
     * RSS growth from the first report (after warm-up) to the end < 50 MB;
@@ -21,9 +35,12 @@ from __future__ import annotations
 
 import argparse
 import gc
+import os
 import sys
+import tempfile
 import time
-from collections.abc import Callable
+import tracemalloc
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -32,18 +49,28 @@ import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # this checkout's tracker/, not the installed one
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_core import CHURN_DIM, CHURN_EVERY, CHURN_SECONDS, FPS, NOISE_NORM, churn_walkers  # noqa: E402
 
 from tracker import Tracker, load_config  # noqa: E402
 from tracker.cli_args import non_negative_int, positive_int  # noqa: E402
 from tracker.closed_pipe import run_tool  # noqa: E402
+from tracker.gallery import Gallery, ModelIdentity  # noqa: E402
+from tracker.testing import identity_embeddings, render  # noqa: E402
+from tracker.track import LOST  # noqa: E402
 
-__all__ = ["Snapshot", "SoakReport", "SoakScene", "rss_bytes", "run_soak"]
+__all__ = ["ChurnStream", "Snapshot", "SoakReport", "SoakScene", "rss_bytes", "run_soak", "slope"]
 
 WIDTH, HEIGHT = 1920.0, 1080.0
 MAX_RSS_GROWTH = 50 * 1024 * 1024
 MAX_TIME_RATIO = 1.5
 TIME_SLACK_MS = 0.2
 MAX_WARMUP = 20_000  # frames: the longest default warm-up before the first snapshot
+GAP_SECONDS = 3.0  # --timestamps: the occasional gap in the frames' times (a stalled stream), seconds
+FILL_MARGIN = 1.2  # --gallery: the warm-up runs this many times the frames the gallery needs to reach its bound
+TRACE_TOP = 5  # --trace: lines printed per report
+SOAK_MODEL = ModelIdentity("soak-synthetic", "churn")  # the gallery's model: the synthetic looks of this tool
 
 
 def rss_bytes() -> int:
@@ -153,9 +180,48 @@ class SoakScene:
         return boxes, scores, np.zeros(len(scores), dtype=np.int64), emb.astype(np.float32, copy=False)
 
 
+class ChurnStream:
+    """`tools/bench_core.py`'s churn world frame by frame: `bench_core.world("churn", 0, dim, frames, seed)`'s
+    frames, in the same order and with the same looks, without holding them all (a walker is rendered only in
+    the frames it can be seen: `render` over every walker of a long run costs O(frames) a frame).
+
+    Args:
+        frames: the run's length (its walkers are made up front: ~one per `CHURN_EVERY` frames).
+        dim: D, embedding size.
+        seed: the world's seed (`bench_core.world`'s).
+    """
+
+    def __init__(self, frames: int, dim: int = CHURN_DIM, seed: int = 0) -> None:
+        self.people = churn_walkers(frames, seed)
+        self.identities = identity_embeddings(len(self.people), dim, seed)
+        self.rng = np.random.default_rng(seed + 1)
+        self.noise = NOISE_NORM / np.sqrt(dim)
+        self.life = round(CHURN_SECONDS * FPS)
+        self.frame = -1  # bench_core's frames count from 0
+
+    def step(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The next frame: boxes_xyxy (N, 4), scores (N,), class_ids (N,), embeddings (N, D) float32."""
+        self.frame += 1
+        # walker i is seen on frames [5i - life, 5i); those seen now: i in (frame / 5, (frame + life) / 5]
+        first = self.frame // CHURN_EVERY
+        last = (self.frame + self.life) // CHURN_EVERY + 1
+        shown = render(self.people[first:last], self.frame, self.identities, self.noise, self.rng)
+        classes = np.zeros(len(shown.scores), dtype=np.int64)
+        return shown.boxes_xyxy, shown.scores, classes, shown.embeddings.astype(np.float32)
+
+
+def slope(xs: list[float], ys: list[float]) -> float:
+    """Least-squares slope of ys over xs (0.0 for fewer than two distinct xs)."""
+    if len(set(xs)) < 2:
+        return 0.0
+    return float(np.polyfit(np.asarray(xs, dtype=float), np.asarray(ys, dtype=float), 1)[0])
+
+
 @dataclass(frozen=True)
 class Snapshot:
-    """The state at one report: frame, RSS bytes, bank bytes and slots, tracks held, Python objects, ms/frame."""
+    """The state at one report: frame, RSS bytes, bank bytes and slots, tracks held (all; `lost` of them lost),
+    Python objects, ms/frame (median of the window: wall and this process's CPU), gallery identities and file
+    bytes (0 without a gallery)."""
 
     frame: int
     rss: int
@@ -165,11 +231,15 @@ class Snapshot:
     objects: int
     ms_per_frame: float
     cpu_ms_per_frame: float
+    lost: int = 0
+    identities: int = 0
+    gallery_bytes: int = 0
 
     def line(self) -> str:
         return (
             f"frame {self.frame:>9,}  rss {self.rss / 2**20:8.1f} MB  bank {self.bank_bytes / 2**20:7.2f} MB"
-            f" ({self.bank_slots} slots)  tracks {self.tracks:4d}  objects {self.objects:>8,}"
+            f" ({self.bank_slots} slots)  tracks {self.tracks:4d} ({self.lost} lost)  ids {self.identities:6,}"
+            f"  file {self.gallery_bytes / 2**10:8.0f} KB  objects {self.objects:>8,}"
             f"  {self.ms_per_frame:6.3f} ms/frame ({self.cpu_ms_per_frame:6.3f} CPU)"
         )
 
@@ -203,6 +273,21 @@ class SoakReport:
     def time_ratio(self) -> float:
         return self.end.cpu_ms_per_frame / max(self.start.cpu_ms_per_frame, 1e-9)
 
+    @property
+    def kb_per_1000_frames(self) -> float:
+        """RSS slope after the warm-up, KB per 1000 frames (least squares over the reports)."""
+        return slope([s.frame for s in self.snapshots], [s.rss for s in self.snapshots]) * 1000 / 1024
+
+    @property
+    def ms_per_1000_frames(self) -> float:
+        """Slope of the CPU ms/frame after the warm-up, ms per 1000 frames (least squares over the reports)."""
+        return slope([s.frame for s in self.snapshots], [s.cpu_ms_per_frame for s in self.snapshots]) * 1000
+
+    @property
+    def objects_per_1000_frames(self) -> float:
+        """Slope of the live Python objects after the warm-up, per 1000 frames."""
+        return slope([s.frame for s in self.snapshots], [s.objects for s in self.snapshots]) * 1000
+
     def checks(self) -> dict[str, bool]:
         return {
             f"rss growth {self.rss_growth / 2**20:.1f} MB < {MAX_RSS_GROWTH / 2**20:.0f} MB": self.rss_growth
@@ -230,6 +315,9 @@ class SoakReport:
             f"end:   {self.end.line()}",
             f"peak tracks held {self.max_tracks}, peak bank slots {self.max_slots};"
             f" {self.ids_issued:,} IDs issued for {self.people_spawned:,} people",
+            f"slopes after the warm-up (frames {self.start.frame:,}-{self.end.frame:,}):"
+            f" RSS {self.kb_per_1000_frames:+.1f} KB / 1000 frames, CPU {self.ms_per_1000_frames:+.4f} ms/frame"
+            f" / 1000 frames, Python objects {self.objects_per_1000_frames:+.1f} / 1000 frames",
         ]
         lines += [f"{'PASS' if ok else 'FAIL'}  {name}" for name, ok in self.checks().items()]
         lines.append("PASS" if self.passed else "FAIL")
@@ -242,6 +330,49 @@ def default_warmup(frames: int, window: int) -> int:
     return min(MAX_WARMUP, max(window, frames // 20))
 
 
+def gallery_fill_frames(max_identities: int) -> int:
+    """Frames of the churn world before a gallery of at most `max_identities` is full (a newcomer every
+    `CHURN_EVERY` frames, stored once lost `lifecycle.max_seconds_lost`, 10 s, after its 10 s in view), with
+    `FILL_MARGIN` to spare."""
+    return round(FILL_MARGIN * (max_identities * CHURN_EVERY + 2 * CHURN_SECONDS * FPS))
+
+
+def stamps(gap_every: int) -> Iterator[float]:
+    """Frame times in seconds: 1/FPS apart, `GAP_SECONDS` more every `gap_every` frames (0: never)."""
+    now = 0.0
+    for frame in range(1, sys.maxsize):
+        now += 1.0 / FPS + (GAP_SECONDS if gap_every and frame % gap_every == 0 else 0.0)
+        yield now
+
+
+def video_frames(path: Path) -> Iterator[np.ndarray]:
+    """The video's frames (BGR), from its first again after its last, for ever."""
+    import cv2
+
+    while True:
+        capture = cv2.VideoCapture(str(path))
+        try:
+            ok, image = capture.read()
+            if not ok:
+                raise ValueError(f"no frame could be read from {path}")
+            while ok:
+                yield image
+                ok, image = capture.read()
+        finally:
+            capture.release()
+
+
+def trace_lines(baseline: tracemalloc.Snapshot, top: int = TRACE_TOP) -> list[str]:
+    """The `top` source lines whose live allocations grew most since `baseline` (tracemalloc, by file:line)."""
+    stats = tracemalloc.take_snapshot().compare_to(baseline, "lineno")
+    grown = [stat for stat in stats if stat.size_diff > 0][:top]
+    return [
+        f"    +{stat.size_diff / 2**10:8.1f} KB  +{stat.count_diff:6d} blocks  {stat.traceback[0].filename}:"
+        f"{stat.traceback[0].lineno}"
+        for stat in grown
+    ]
+
+
 def run_soak(
     frames: int,
     dim: int = 128,
@@ -252,12 +383,31 @@ def run_soak(
     report_every: int | None = None,
     on_report: Callable[[Snapshot], None] | None = None,
     overrides: list[str] | None = None,
+    world: str = "scene",
+    gallery_file: Path | None = None,
+    save_every: int = 0,
+    gap_every: int | None = None,
+    video: Path | None = None,
+    trace: Callable[[list[str]], None] | None = None,
 ) -> SoakReport:
-    """Run `frames` synthetic frames through a CPU `Tracker`; snapshot after warm-up, periodically and at the end.
+    """Run `frames` frames through a CPU `Tracker`; snapshot after warm-up, periodically and at the end.
 
     `window` frames before each snapshot give its median ms/frame. Warm-up defaults to 5 % of the run (at
     least `window`, at most 20 000 frames) so the start snapshot sees a scene in steady state (banks full,
     lost tracks expiring).
+
+    Args:
+        world: "scene" (`SoakScene`, `people` at once) or "churn" (`ChurnStream`) for `update_detections`;
+            ignored with `video`.
+        gallery_file: attach a `Gallery` of the config's `gallery` settings, saved to this file every
+            `save_every` frames (0: never) and at the end; None: no gallery.
+        gap_every: give each frame `timestamp=` (`stamps`: 1/30 s apart, a 3 s gap every `gap_every` frames, 0:
+            no gap); None: no timestamps.
+        video: run `Tracker.update(frame)` on this video, looped, with the config's detector and ReID (the
+            config must name them: `overrides`) instead of a synthetic world.
+        trace: called at each snapshot with `trace_lines` (tracemalloc runs from the warm-up on: slow); None: off.
+    Raises:
+        ValueError: `frames` below `warmup + window`, an unknown `world`.
     """
     if warmup is None:
         warmup = default_warmup(frames, window)
@@ -265,15 +415,31 @@ def run_soak(
         report_every = max(window, frames // 20)
     if frames < warmup + window:
         raise ValueError(f"frames must be at least warmup + window = {warmup + window}")
+    if world not in ("scene", "churn"):
+        raise ValueError(f"world: {world!r} is none of 'scene', 'churn'")
     cfg = load_config(None, overrides=["device=cpu", *(overrides or [])])
-    tracker = Tracker(cfg, frame_rate=30)
+    gallery = None if gallery_file is None else Gallery(cfg.gallery)
+    if video is not None:
+        tracker = Tracker.from_config(cfg, frame_rate=FPS, gallery=gallery)
+        pictures = video_frames(video)
+        scene = None
+    else:
+        if gallery is not None:
+            gallery.bind_model(SOAK_MODEL)
+        tracker = Tracker(cfg, frame_rate=FPS, gallery=gallery)
+        scene = SoakScene(dim=dim, people=people, seed=seed) if world == "scene" else ChurnStream(frames, dim, seed)
+    times_s = None if gap_every is None else stamps(gap_every)
     core = tracker.core
-    scene = SoakScene(dim=dim, people=people, seed=seed)
     report = SoakReport(frames=frames, dim=dim)
     times = np.zeros(window)
     cpu_times = np.zeros(window)
     max_id = 0
+    baseline: list[tracemalloc.Snapshot] = []
     began = time.perf_counter()
+
+    def save() -> None:
+        if gallery is not None and gallery_file is not None:
+            gallery.save(gallery_file)
 
     def snapshot(frame: int) -> None:
         gc.collect()
@@ -286,37 +452,83 @@ def run_soak(
             objects=len(gc.get_objects()),
             ms_per_frame=1e3 * float(np.median(times)),
             cpu_ms_per_frame=1e3 * float(np.median(cpu_times)),
+            lost=int((core.table.state == LOST).sum()),
+            identities=0 if gallery is None else len(gallery),
+            gallery_bytes=gallery_file.stat().st_size if gallery_file is not None and gallery_file.exists() else 0,
         )
         report.snapshots.append(snap)
         if on_report is not None:
             on_report(snap)
+        if trace is not None:
+            if baseline:
+                trace(trace_lines(baseline[0]))
+            else:
+                tracemalloc.start()
+                baseline.append(tracemalloc.take_snapshot())
 
-    for frame in range(1, frames + 1):
-        boxes, scores, classes, emb = scene.step()
-        t0, c0 = time.perf_counter(), time.process_time()
-        out = tracker.update_detections(boxes, scores, classes, emb)
-        times[frame % window] = time.perf_counter() - t0
-        cpu_times[frame % window] = time.process_time() - c0
-        for obj in out:
-            max_id = max(max_id, obj.track_id)
-        report.max_tracks = max(report.max_tracks, len(core.tracks))
-        report.max_slots = max(report.max_slots, core.bank.num_slots)
-        if frame in (warmup, frames) or (frame > warmup and (frame - warmup) % report_every == 0):
-            snapshot(frame)
+    try:
+        for frame in range(1, frames + 1):
+            when = None if times_s is None else next(times_s)
+            if scene is not None:
+                boxes, scores, classes, emb = scene.step()
+                t0, c0 = time.perf_counter(), time.process_time()
+                out = tracker.update_detections(boxes, scores, classes, emb, timestamp=when)
+            else:
+                image = next(pictures)
+                t0, c0 = time.perf_counter(), time.process_time()
+                out = tracker.update(image, timestamp=when)
+            times[frame % window] = time.perf_counter() - t0
+            cpu_times[frame % window] = time.process_time() - c0
+            for obj in out:
+                max_id = max(max_id, obj.track_id)
+            report.max_tracks = max(report.max_tracks, len(core.tracks))
+            report.max_slots = max(report.max_slots, core.bank.num_slots)
+            if save_every and frame % save_every == 0:
+                save()
+            if frame in (warmup, frames) or (frame > warmup and (frame - warmup) % report_every == 0):
+                if frame == frames:
+                    save()
+                snapshot(frame)
+    finally:
+        if baseline:
+            tracemalloc.stop()
+        tracker.close()
     report.seconds = time.perf_counter() - began
     report.ids_issued = max_id
-    report.people_spawned = scene.spawned
+    if isinstance(scene, SoakScene):
+        report.people_spawned = scene.spawned
+    elif isinstance(scene, ChurnStream):
+        report.people_spawned = len(scene.people)  # (those of the pre-filled first 10 s too)
     return report
+
+
+def shared_video(name: str) -> Path:
+    """`name` as a path, or a file of ../shared/videos (or $TRACKER_SHARED/videos)."""
+    path = Path(name).expanduser()
+    if path.is_file():
+        return path
+    shared = Path(os.environ.get("TRACKER_SHARED") or ROOT.parent / "shared")
+    return shared / "videos" / name
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--frames", type=positive_int, default=1_000_000, help="frames to run (default 1 000 000)")
-    parser.add_argument("--dim", type=int, default=128, choices=(128, 512), help="embedding size D")
-    parser.add_argument("--people", type=non_negative_int, default=8, help="people in the scene at once, on average")
+    parser.add_argument("--frames", type=positive_int, default=30_000, help="frames to run (default 30 000)")
+    parser.add_argument("--world", choices=("churn", "scene"), default="churn", help="synthetic world (default churn)")
+    parser.add_argument("--dim", type=int, default=None, choices=(64, 128, 512), help="D (churn 64, scene 128)")
+    parser.add_argument("--people", type=non_negative_int, default=8, help="scene: people at once, on average")
     parser.add_argument("--seed", type=non_negative_int, default=0)
     parser.add_argument("--window", type=positive_int, default=2000, help="frames per ms/frame median")
+    parser.add_argument("--warmup", type=positive_int, default=None, help="frames before the first report")
     parser.add_argument("--report-every", type=positive_int, default=None, help="frames between reports (default 5 %%)")
+    parser.add_argument("--gallery", action="store_true", help="attach a gallery, saved to a file")
+    parser.add_argument("--gallery-file", type=Path, default=None, help="--gallery's file (default: a temporary one)")
+    parser.add_argument("--max-identities", type=positive_int, default=1000, help="--gallery: its retention bound")
+    parser.add_argument("--save-every", type=non_negative_int, default=3000, help="--gallery: frames between saves")
+    parser.add_argument("--timestamps", action="store_true", help="give each frame timestamp= (with gaps)")
+    parser.add_argument("--gap-every", type=non_negative_int, default=1000, help="--timestamps: frames between gaps")
+    parser.add_argument("--video", default=None, help="Tracker.update on this video (../shared/videos or a path)")
+    parser.add_argument("--trace", action="store_true", help="tracemalloc's top growth by file:line (slow)")
     parser.add_argument(
         "--threads",
         type=positive_int,
@@ -326,27 +538,69 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE", help="config override")
     args = parser.parse_args(argv)
-    least = default_warmup(args.frames, args.window) + args.window
+    dim = args.dim or (CHURN_DIM if args.world == "churn" else 128)
+    overrides = list(args.set)
+    warmup = args.warmup
+    if args.gallery:
+        overrides.insert(0, f"gallery.max_identities={args.max_identities}")
+        if warmup is None and args.video is None and args.world == "churn":
+            warmup = gallery_fill_frames(args.max_identities)
+    if warmup is None:
+        warmup = default_warmup(args.frames, args.window)
+    least = warmup + args.window
     if args.frames < least:  # was a ValueError traceback from run_soak (or a ZeroDivisionError for --window 0)
         parser.error(
-            f"--frames: must be at least {least:,}, a warm-up of {least - args.window:,} frames and one --window"
+            f"--frames: must be at least {least:,}, a warm-up of {warmup:,} frames and one --window"
             f" of {args.window:,}; got {args.frames:,}"
         )
+    video = None
+    if args.video is not None:
+        video = shared_video(args.video)
+        if not video.is_file():
+            parser.error(f"--video: no such video: {args.video} (a path, or a file of ../shared/videos)")
+        sys.path.insert(0, str(ROOT / "tools"))
+        from bench_pipeline import shared_config_or_usage
+
+        shared_config_or_usage(parser, "cpu", overrides)  # a bad --set or missing weights: one usage line
+        weights = Path(os.environ.get("TRACKER_SHARED") or ROOT.parent / "shared") / "weights"
+        overrides = [
+            f"detector.model={weights / 'yolov8n_int8_openvino_model'}",
+            f"reid.weights={weights / 'osnet_x0_25_msmt17.pth'}",
+            *overrides,
+        ]
     torch.set_num_threads(args.threads)
+    what = f"video {video.name}" if video is not None else f"{args.world} world, D={dim}"
     print(
-        f"soak: {args.frames:,} frames, D={args.dim}, ~{args.people} people, {args.threads} torch thread(s)",
+        f"soak: {args.frames:,} frames, {what}, warm-up {warmup:,}, {args.threads} torch thread(s)"
+        + (
+            f", gallery of at most {args.max_identities:,} saved every {args.save_every:,} frames"
+            if args.gallery
+            else ""
+        )
+        + (f", timestamps with a {GAP_SECONDS:g} s gap every {args.gap_every:,} frames" if args.timestamps else ""),
         flush=True,
     )
-    report = run_soak(
-        args.frames,
-        dim=args.dim,
-        people=args.people,
-        seed=args.seed,
-        window=args.window,
-        report_every=args.report_every,
-        on_report=lambda snap: print(snap.line(), flush=True),
-        overrides=args.set,
-    )
+    with tempfile.TemporaryDirectory(prefix="soak-") as folder:
+        gallery_file = None
+        if args.gallery:
+            gallery_file = args.gallery_file or Path(folder) / "soak.gallery"
+        report = run_soak(
+            args.frames,
+            dim=dim,
+            people=args.people,
+            seed=args.seed,
+            warmup=warmup,
+            window=args.window,
+            report_every=args.report_every,
+            on_report=lambda snap: print(snap.line(), flush=True),
+            overrides=overrides,
+            world=args.world,
+            gallery_file=gallery_file,
+            save_every=args.save_every if args.gallery else 0,
+            gap_every=args.gap_every if args.timestamps else None,
+            video=video,
+            trace=(lambda lines: print("\n".join(lines), flush=True)) if args.trace else None,
+        )
     print(report.summary(), flush=True)
     return 0 if report.passed else 1
 
