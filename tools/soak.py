@@ -337,12 +337,24 @@ def gallery_fill_frames(max_identities: int) -> int:
     return round(FILL_MARGIN * (max_identities * CHURN_EVERY + 2 * CHURN_SECONDS * FPS))
 
 
-def stamps(gap_every: int) -> Iterator[float]:
-    """Frame times in seconds: 1/FPS apart, `GAP_SECONDS` more every `gap_every` frames (0: never)."""
+def stamps(gap_every: int, fps: float = FPS) -> Iterator[float]:
+    """Frame times in seconds: 1/`fps` apart, `GAP_SECONDS` more every `gap_every` frames (0: never)."""
     now = 0.0
     for frame in range(1, sys.maxsize):
-        now += 1.0 / FPS + (GAP_SECONDS if gap_every and frame % gap_every == 0 else 0.0)
+        now += 1.0 / fps + (GAP_SECONDS if gap_every and frame % gap_every == 0 else 0.0)
         yield now
+
+
+def video_rate(path: Path) -> float:
+    """The video's frame rate (frames/s; `FPS` where the container does not say)."""
+    import cv2
+
+    capture = cv2.VideoCapture(str(path))
+    try:
+        rate = capture.get(cv2.CAP_PROP_FPS)
+    finally:
+        capture.release()
+    return float(rate) if rate > 0 else FPS
 
 
 def video_frames(path: Path) -> Iterator[np.ndarray]:
@@ -401,8 +413,8 @@ def run_soak(
             ignored with `video`.
         gallery_file: attach a `Gallery` of the config's `gallery` settings, saved to this file every
             `save_every` frames (0: never) and at the end; None: no gallery.
-        gap_every: give each frame `timestamp=` (`stamps`: 1/30 s apart, a 3 s gap every `gap_every` frames, 0:
-            no gap); None: no timestamps.
+        gap_every: give each frame `timestamp=` (`stamps`: 1/30 s apart, or the video's frame time; a 3 s gap
+            every `gap_every` frames, 0: no gap); None: no timestamps.
         video: run `Tracker.update(frame)` on this video, looped, with the config's detector and ReID (the
             config must name them: `overrides`) instead of a synthetic world.
         trace: called at each snapshot with `trace_lines` (tracemalloc runs from the warm-up on: slow); None: off.
@@ -419,8 +431,9 @@ def run_soak(
         raise ValueError(f"world: {world!r} is none of 'scene', 'churn'")
     cfg = load_config(None, overrides=["device=cpu", *(overrides or [])])
     gallery = None if gallery_file is None else Gallery(cfg.gallery)
+    rate = FPS if video is None else video_rate(video)
     if video is not None:
-        tracker = Tracker.from_config(cfg, frame_rate=FPS, gallery=gallery)
+        tracker = Tracker.from_config(cfg, frame_rate=rate, gallery=gallery)
         pictures = video_frames(video)
         scene = None
     else:
@@ -428,7 +441,7 @@ def run_soak(
             gallery.bind_model(SOAK_MODEL)
         tracker = Tracker(cfg, frame_rate=FPS, gallery=gallery)
         scene = SoakScene(dim=dim, people=people, seed=seed) if world == "scene" else ChurnStream(frames, dim, seed)
-    times_s = None if gap_every is None else stamps(gap_every)
+    times_s = None if gap_every is None else stamps(gap_every, rate)
     core = tracker.core
     report = SoakReport(frames=frames, dim=dim)
     times = np.zeros(window)
@@ -494,6 +507,7 @@ def run_soak(
             tracemalloc.stop()
         tracker.close()
     report.seconds = time.perf_counter() - began
+    report.dim = core.bank.dim or dim  # (the ReID's, with `video`)
     report.ids_issued = max_id
     if isinstance(scene, SoakScene):
         report.people_spawned = scene.spawned
