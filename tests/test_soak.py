@@ -118,11 +118,12 @@ def test_churn_stream_is_bench_cores_churn_world_frame_by_frame():
 
 
 def test_soak_tool_reports_gallery_timestamps_and_slopes(tmp_path, capsys, one_torch_thread):
-    """The smoke run of the tool: a few hundred churn frames with a gallery saved to a file and frame times."""
+    """The smoke run of the tool: a few hundred churn frames with a gallery saved to a file, frame times and
+    tracemalloc."""
     file = tmp_path / "soak.gallery"
     argv = ["--frames", "700", "--warmup", "300", "--window", "100", "--report-every", "100", "--gallery"]
     argv += ["--gallery-file", str(file), "--max-identities", "5", "--save-every", "200"]
-    argv += ["--timestamps", "--gap-every", "250"]
+    argv += ["--timestamps", "--gap-every", "250", "--trace"]
     status = soak.main(argv)
     out = capsys.readouterr().out
     assert status == 0, out
@@ -131,4 +132,6 @@ def test_soak_tool_reports_gallery_timestamps_and_slopes(tmp_path, capsys, one_t
     assert "ids      5" in reports[-1], reports[-1]  # the gallery reached its bound and kept it
     assert file.stat().st_size > 0 and f"file {file.stat().st_size / 1024:8.0f} KB" in reports[-1]
     assert "lost)" in reports[-1]
+    traced = re.findall(r"^ +\+ *[\d.]+ KB +\+ *-?\d+ blocks +\S+\.py:\d+$", out, re.MULTILINE)
+    assert 0 < len(traced) <= 4 * 5, out  # tracemalloc's lines, at most 5 a report after the first
     assert re.search(r"slopes after the warm-up \(frames 300-700\): RSS [-+][\d.]+ KB / 1000 frames", out), out

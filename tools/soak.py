@@ -21,8 +21,8 @@ shared yolov8n INT8 detector and OSNet x0.25 on the CPU, on a video of ../shared
 Every `--report-every` frames it prints the process RSS (VmRSS from /proc/self/status), the bank's tensor bytes
 and slot count, the tracks held (live and lost), the gallery's identities and file size, the live Python objects
 and the median ms/frame of the last window (and with `--trace`, the lines whose allocations grew most since the
-warm-up). It ends with the slopes after the warm-up (least squares over the reports): KB of RSS and ms/frame per
-1000 frames.
+report before: a leak shows in every report). It ends with the slopes after the warm-up (least squares over the
+reports): KB of RSS and ms/frame per 1000 frames.
 
 Pass criteria (printed at the end; exit status 1 on failure):
     * RSS growth from the first report (after warm-up) to the end < 50 MB;
@@ -374,9 +374,9 @@ def video_frames(path: Path) -> Iterator[np.ndarray]:
             capture.release()
 
 
-def trace_lines(baseline: tracemalloc.Snapshot, top: int = TRACE_TOP) -> list[str]:
-    """The `top` source lines whose live allocations grew most since `baseline` (tracemalloc, by file:line)."""
-    stats = tracemalloc.take_snapshot().compare_to(baseline, "lineno")
+def trace_lines(before: tracemalloc.Snapshot, now: tracemalloc.Snapshot, top: int = TRACE_TOP) -> list[str]:
+    """The `top` source lines whose live allocations grew most from `before` to `now` (tracemalloc, by file:line)."""
+    stats = now.compare_to(before, "lineno")
     grown = [stat for stat in stats if stat.size_diff > 0][:top]
     return [
         f"    +{stat.size_diff / 2**10:8.1f} KB  +{stat.count_diff:6d} blocks  {stat.traceback[0].filename}:"
@@ -417,7 +417,8 @@ def run_soak(
             every `gap_every` frames, 0: no gap); None: no timestamps.
         video: run `Tracker.update(frame)` on this video, looped, with the config's detector and ReID (the
             config must name them: `overrides`) instead of a synthetic world.
-        trace: called at each snapshot with `trace_lines` (tracemalloc runs from the warm-up on: slow); None: off.
+        trace: called at each snapshot after the first with `trace_lines` since the snapshot before (tracemalloc
+            runs from the warm-up's last window on: slow); None: off.
     Raises:
         ValueError: `frames` below `warmup + window`, an unknown `world`.
     """
@@ -472,15 +473,19 @@ def run_soak(
         report.snapshots.append(snap)
         if on_report is not None:
             on_report(snap)
-        if trace is not None:
+        if trace is not None:  # each report against the one before: a structure replaced in turn (the oldest
+            # gallery identity by a new one) shows until all of it was made under tracing, a leak in every report
             if baseline:
-                trace(trace_lines(baseline[0]))
+                now = tracemalloc.take_snapshot()
+                trace(trace_lines(baseline[0], now))
+                baseline[0] = now
             else:
-                tracemalloc.start()
                 baseline.append(tracemalloc.take_snapshot())
 
     try:
         for frame in range(1, frames + 1):
+            if trace is not None and frame == max(1, warmup - window + 1):  # (the first window is timed traced too)
+                tracemalloc.start()
             when = None if times_s is None else next(times_s)
             if scene is not None:
                 boxes, scores, classes, emb = scene.step()
@@ -503,7 +508,7 @@ def run_soak(
                     save()
                 snapshot(frame)
     finally:
-        if baseline:
+        if trace is not None:
             tracemalloc.stop()
         tracker.close()
     report.seconds = time.perf_counter() - began
