@@ -56,6 +56,7 @@ from bench_core import CHURN_DIM, CHURN_EVERY, CHURN_SECONDS, FPS, NOISE_NORM, c
 from tracker import Tracker, load_config  # noqa: E402
 from tracker.cli_args import non_negative_int, positive_int  # noqa: E402
 from tracker.closed_pipe import run_tool  # noqa: E402
+from tracker.detector import quiet_ultralytics  # noqa: E402
 from tracker.gallery import Gallery, ModelIdentity  # noqa: E402
 from tracker.testing import identity_embeddings, render  # noqa: E402
 from tracker.track import LOST  # noqa: E402
@@ -587,6 +588,7 @@ def main(argv: list[str] | None = None) -> int:
             f"reid.weights={weights / 'osnet_x0_25_msmt17.pth'}",
             *overrides,
         ]
+    quiet_ultralytics()  # (--video: its "Loading ..." lines among the figures)
     torch.set_num_threads(args.threads)
     what = f"video {video.name}" if video is not None else f"{args.world} world, D={dim}"
     print(
