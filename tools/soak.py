@@ -474,8 +474,8 @@ def run_soak(
         report.snapshots.append(snap)
         if on_report is not None:
             on_report(snap)
-        if trace is not None:  # each report against the one before: a structure replaced in turn (the oldest
-            # gallery identity by a new one) shows until all of it was made under tracing, a leak in every report
+        if trace is not None:  # each report against the one before: a structure replaced piece by piece (the
+            # oldest gallery identity by a new one) grows until all of it was made under tracing; a leak in every report
             if baseline:
                 now = tracemalloc.take_snapshot()
                 trace(trace_lines(baseline[0], now))
