@@ -1230,6 +1230,21 @@ def test_wide_reid_threads_that_no_batch_reaches_are_told_unused(overrides, said
     assert unused_settings(load_config()) == unused_settings(load_config(overrides=["reid.wide_from=0"])) == []
 
 
+@pytest.mark.parametrize("batch_size", [1, 2])
+def test_a_small_reid_batch_size_alone_is_told_nothing_of_the_default_wide_from(batch_size, monkeypatch):
+    """`reid.batch_size=1` alone (one crop per inference: a tight memory budget) was warned "reid.wide_from=2 is not
+    used ... set reid.wide_from to at most 1" since wide_from's default became 2 (stop 74): a key the user never set,
+    and advice that would run single crops on two threads, which loses. The default wide_from is said of nothing, as
+    the default wide_threads; one the user sets above the largest batch is still said."""
+    from tracker.config import unused_settings
+
+    monkeypatch.setattr("torch.cuda.is_available", lambda: False)  # (device auto on the CPU, where OpenVINO runs)
+
+    assert unused_settings(load_config(overrides=[f"reid.batch_size={batch_size}"])) == []
+    said = unused_settings(load_config(overrides=[f"reid.batch_size={batch_size}", "reid.wide_from=4"]))
+    assert len(said) == 1 and said[0].startswith("reid.wide_from=4 is not used: no ReID batch is larger than"), said
+
+
 @pytest.mark.parametrize("where", [["device=cuda"], ["device=auto"], ["device=cpu", "reid.backend=torch"]])
 def test_a_wide_from_above_the_batches_is_not_blamed_on_the_batch_size_where_pytorch_runs_the_reid(where, monkeypatch):
     """`reid.batch_size=24 reid.wide_from=20` on a GPU (or with `reid.backend=torch`) was warned "not used: no ReID

@@ -894,9 +894,10 @@ def unused_settings(cfg: TrackerConfig, devices_here: bool = True) -> list[str]:
     """What `cfg` sets that its other keys leave unused (valid, so no error: a config may keep it for later), one
     line each: `motion.camera_exclude` regions while `motion.camera_compensation` is none, `reid.wide_threads`
     while `reid.wide_from` is 0 (with what to do where OpenVINO may run the ReID: set `wide_from`; where PyTorch
-    runs it, `reid.backend=torch` or a GPU, which reads neither: nothing to set), a `reid.wide_from` above the
-    largest static batch (`largest_static_batch` of `reid.batch_size`: no batch reaches it) where OpenVINO may run
-    the ReID (not `reid.backend=torch`, nor a GPU, whose PyTorch forward ignores wide_from whatever the batch size);
+    runs it, `reid.backend=torch` or a GPU, which reads neither: nothing to set), a `reid.wide_from` set (not the
+    default) above the largest static batch (`largest_static_batch` of `reid.batch_size`: no batch reaches it)
+    where OpenVINO may run the ReID (not `reid.backend=torch`, nor a GPU, whose PyTorch forward ignores wide_from
+    whatever the batch size);
     and one pair that works against itself: `reid.wide_from` with `reid.requests` > 1 where the models run on the
     CPU (each request's wide batches on wide_threads at once: more threads than cores; on a GPU the PyTorch forward
     ignores both).
@@ -928,7 +929,7 @@ def unused_settings(cfg: TrackerConfig, devices_here: bool = True) -> list[str]:
     from tracker.reid.openvino import SPLIT_LIMIT, largest_static_batch
 
     largest = largest_static_batch(reid.batch_size)  # (OpenVINO's batches: at most this many crops each)
-    if reid.wide_from > largest:
+    if reid.wide_from > largest and reid.wide_from != ReIDConfig().wide_from:  # (the default: said of nothing)
         unused.append(
             f"reid.wide_from={reid.wide_from} is not used: no ReID batch is larger than {largest}, the largest static "
             f"batch for reid.batch_size={reid.batch_size} (the power of two at most it; larger calls are chunked), "
