@@ -436,6 +436,41 @@ def test_openvino_runs_each_batch_on_the_copy_its_calls_measured_faster(shared, 
     assert one(image, boxes[:1]) is not None and ran == [(3, True)] * 5  # (wide_from 0: nothing to choose)
 
 
+def test_openvino_split_calls_run_wide_only_where_their_calls_measured_faster(shared, shared_weights, monkeypatch):
+    """`reid.requests=2` with the default `reid.wide_from` 2: every split call ran its parts of 2 crops or more on
+    `wide_threads` whatever they measured (the parts run at once: 2 x 2 threads on a 2-core machine, which stop 38
+    measured slower), while an unsplit batch runs wide only where that measures faster (`ThreadChoice`). A split
+    call is now measured as one (keyed by its parts): where its wide runs took 3x the time, its parts run on
+    `reid.threads`, with the same embeddings, one recheck in 11."""
+    pytest.importorskip("openvino")
+    from tracker.reid.thread_choice import FIRST_CALLS, ThreadChoice
+
+    ran: list[tuple[object, bool]] = []
+    record = ThreadChoice.record
+
+    def busy_second_core(self: ThreadChoice, batch: object, wide: bool, seconds: float) -> None:
+        ran.append((batch, wide))
+        record(self, batch, wide, seconds * (3.0 if wide else 1.0))  # type: ignore[arg-type]
+
+    monkeypatch.setattr(ThreadChoice, "record", busy_second_core)
+    image, boxes = pets_crowd(shared, 5)
+    split = osnet(shared_weights, "reid.backend=openvino", "reid.requests=2")
+    on_wide: list[bool] = []  # (the copies each split call's parts ran on)
+    split_call = type(split.model)._split_call
+    monkeypatch.setattr(
+        type(split.model),
+        "_split_call",
+        lambda self, crops, parts, wide: on_wide.append(wide) or split_call(self, crops, parts, wide),
+    )
+    expected = osnet(shared_weights, "reid.backend=openvino", "reid.wide_from=0")(image, boxes)
+    calls = 2 * FIRST_CALLS + 11
+    for _ in range(calls):
+        torch.testing.assert_close(split(image, boxes), expected, rtol=0, atol=0)
+    assert len(ran) == calls, ran  # (each split call measured once)
+    assert [wide for _, wide in ran[2 * FIRST_CALLS :]].count(True) == 1, ran  # (then narrow, one recheck)
+    assert on_wide == [wide for _, wide in ran], on_wide  # (each ran on the copies chosen)
+
+
 @pytest.mark.parametrize("backend", ["torch", "openvino"])
 def test_embeddings_are_unit_norm_and_batched(shared_weights, backend):
     if backend == "openvino":

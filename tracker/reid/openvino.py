@@ -152,7 +152,8 @@ class OpenVINOForward:
         wide_threads: CPU threads of an inference of at least `wide_from` crops; 0 = OpenVINO's default (all cores).
         wide_recheck_after: where a batch may run wide, it runs on whichever copy (wide or on `threads`) its last calls
             took less wall time on, and after this many calls one on the other (`ThreadChoice`: two threads pay
-            only where a core is free); 0 = always on the wide copy.
+            only where a core is free); a call split over `requests`, measured as one (by its parts), the same; 0 =
+            always on the wide copy.
         max_batch: the largest static batch compiled; bigger batches run in chunks of it.
         requests: inferences one call is split over, run at the same time (`split_sizes`): the first part on the
             calling thread, each other part as an asynchronous request of its own compiled copy of the model (so
@@ -235,7 +236,7 @@ class OpenVINOForward:
             self._wide_compiled = True
         parts = split_sizes(len(crops), self._requests, self._split_limit)
         if len(parts) > 1:
-            return self._split_call(crops, parts, wide)
+            return self._chosen_split_call(crops, parts, wide)
         outputs, start = [], 0
         for size in static_batches(len(crops), self._max_batch, EXACT_BATCH):
             outputs.append(self._infer(np.ascontiguousarray(crops[start : start + size]), wide))
@@ -260,6 +261,19 @@ class OpenVINOForward:
     def thread_choice(self) -> ThreadChoice:
         """The measured choice between the wide and the narrow copy of each batch size (`ThreadChoice`)."""
         return self._thread_choice
+
+    def _chosen_split_call(self, crops: np.ndarray, parts: list[int], wide: bool) -> np.ndarray:
+        """A split call (`_split_call`): on the narrow copies, or, where its largest part may run wide, on the copies
+        `ThreadChoice` picks for this split (keyed by its parts: the parts run at once, so two threads each pay
+        less often than in one batch), its wall time recorded."""
+        if not self._is_wide(parts[0], wide):  # (parts[0]: the largest)
+            return self._split_call(crops, parts, False)
+        key = tuple(parts)
+        on_wide = self._thread_choice.wide(key)
+        began = time.perf_counter()
+        out = self._split_call(crops, parts, on_wide)
+        self._thread_choice.record(key, on_wide, time.perf_counter() - began)
+        return out
 
     def _split_call(self, crops: np.ndarray, parts: list[int], wide: bool) -> np.ndarray:
         """Parts 2.. as asynchronous requests of their lanes' copies, the first part on this thread meanwhile."""

@@ -14,7 +14,9 @@ from __future__ import annotations
 import statistics
 from collections import deque
 
-__all__ = ["ThreadChoice"]
+__all__ = ["ChoiceKey", "ThreadChoice"]
+
+ChoiceKey = int | tuple[int, ...]  # a static batch size, or the parts of a call split over requests (`OpenVINOForward`)
 
 TIMES_KEPT = 8  # the last calls of each copy and batch size whose median wall time decides
 FIRST_CALLS = 3  # calls each copy of a batch size runs, alternating, before the medians decide (the first call of a
@@ -22,7 +24,8 @@ FIRST_CALLS = 3  # calls each copy of a batch size runs, alternating, before the
 
 
 class ThreadChoice:
-    """Chooses, per static batch size, the narrow or the wide compiled copy of the ReID for the next call.
+    """Chooses, per static batch size (or per split of a call over `reid.requests`: its parts), the narrow or the
+    wide compiled copies of the ReID for the next call.
 
     Args:
         recheck_after: after this many calls of a batch size on the copy measured faster, one runs on the other, to
@@ -35,10 +38,10 @@ class ThreadChoice:
         if recheck_after < 0:
             raise ValueError(f"recheck_after must be >= 0 (0: always wide), got {recheck_after}")
         self.recheck_after = recheck_after
-        self._times: dict[tuple[int, bool], deque[float]] = {}  # ((batch, wide) -> wall seconds of its last calls)
-        self._calls: dict[int, int] = {}  # batch -> calls chosen for it so far
+        self._times: dict[tuple[ChoiceKey, bool], deque[float]] = {}  # ((batch, wide) -> seconds of its last calls)
+        self._calls: dict[ChoiceKey, int] = {}  # batch -> calls chosen for it so far
 
-    def wide(self, batch: int) -> bool:
+    def wide(self, batch: ChoiceKey) -> bool:
         """Whether the next call of `batch` crops runs on the wide copy (counts the call)."""
         if self.recheck_after == 0:
             return True
@@ -50,14 +53,14 @@ class ThreadChoice:
         faster = statistics.median(wide) < statistics.median(narrow)
         return faster != (call % (self.recheck_after + 1) == 0)  # (one call in recheck_after + 1 on the slower)
 
-    def record(self, batch: int, wide: bool, seconds: float) -> None:
+    def record(self, batch: ChoiceKey, wide: bool, seconds: float) -> None:
         """The wall time of a call of `batch` crops on the wide copy or the narrow one."""
         times = self._times.get((batch, wide))
         if times is None:
             times = self._times[(batch, wide)] = deque(maxlen=TIMES_KEPT)
         times.append(seconds)
 
-    def measured(self, batch: int) -> dict[str, float]:
+    def measured(self, batch: ChoiceKey) -> dict[str, float]:
         """The median wall seconds of the last calls of `batch` crops on each copy measured ("narrow", "wide")."""
         return {
             ("wide" if wide else "narrow"): statistics.median(times)
