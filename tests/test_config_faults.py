@@ -1296,6 +1296,21 @@ def test_wide_threads_without_wide_from_where_pytorch_runs_the_reid_gives_no_adv
     assert len(said) == 1 and "set reid.wide_from" in said[0], said
 
 
+@pytest.mark.parametrize("where", [["device=cuda"], ["device=auto"], ["reid.backend=torch", "device=cpu"]])
+def test_wide_threads_where_pytorch_runs_the_reid_is_said_unused_with_the_default_wide_from(where, monkeypatch):
+    """`reid.wide_threads=4` where PyTorch runs the ReID (a GPU, `reid.backend=torch`) was said unused ("PyTorch
+    ... reads neither") until `reid.wide_from`'s default became 2 (stop 74): the line asked for wide_from 0, so
+    from then on it said nothing, and nothing else did (the embedder logs reid.threads and wide_from only). It is
+    said again, whatever wide_from; the default wide_threads is said of nothing."""
+    from tracker.config import unused_settings
+
+    monkeypatch.setattr("torch.cuda.is_available", lambda: True)  # (a GPU machine)
+    said = unused_settings(load_config(overrides=["reid.wide_threads=4", *where]))
+    assert len(said) == 1 and said[0].startswith("reid.wide_threads=4 is not used"), said
+    assert "set reid.wide_from" not in said[0] and "PyTorch" in said[0], said
+    assert unused_settings(load_config(overrides=where)) == []
+
+
 @pytest.mark.parametrize("gpu_here", [True, False])
 def test_track_batch_on_a_cluster_does_not_decide_device_auto_by_the_drivers_gpu(
     gpu_here, tmp_path, monkeypatch, capsys

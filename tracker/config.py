@@ -892,12 +892,12 @@ def _peer_file(data: dict[str, Any]) -> str | None:
 
 def unused_settings(cfg: TrackerConfig, devices_here: bool = True) -> list[str]:
     """What `cfg` sets that its other keys leave unused (valid, so no error: a config may keep it for later), one
-    line each: `motion.camera_exclude` regions while `motion.camera_compensation` is none, `reid.wide_threads`
-    while `reid.wide_from` is 0 (with what to do where OpenVINO may run the ReID: set `wide_from`; where PyTorch
-    runs it, `reid.backend=torch` or a GPU, which reads neither: nothing to set), a `reid.wide_from` set (not the
-    default) above the largest static batch (`largest_static_batch` of `reid.batch_size`: no batch reaches it)
-    where OpenVINO may run the ReID (not `reid.backend=torch`, nor a GPU, whose PyTorch forward ignores wide_from
-    whatever the batch size);
+    line each: `motion.camera_exclude` regions while `motion.camera_compensation` is none, a `reid.wide_threads`
+    set (not the default) while `reid.wide_from` is 0 (with what to do where OpenVINO may run the ReID: set
+    `wide_from`), or whatever wide_from where PyTorch runs it (`reid.backend=torch` or a GPU, which reads neither:
+    nothing to set), a `reid.wide_from` set (not the default) above the largest static batch (`largest_static_batch`
+    of `reid.batch_size`: no batch reaches it) where OpenVINO may run the ReID (not `reid.backend=torch`, nor a GPU,
+    whose PyTorch forward ignores wide_from whatever the batch size);
     and one pair that works against itself: `reid.wide_from` with `reid.requests` > 1 where the models run on the
     CPU (each request's wide batches on wide_threads at once: more threads than cores; on a GPU the PyTorch forward
     ignores both).
@@ -915,7 +915,8 @@ def unused_settings(cfg: TrackerConfig, devices_here: bool = True) -> list[str]:
     reid = cfg.reid
     openvino = _openvino_may_run(cfg, devices_here)  # (None: not known here)
     where = _ON_CPU_NODES if openvino is None else ""
-    if reid.wide_threads not in (0, ReIDConfig().wide_threads) and not reid.wide_from:  # (the default: said of nothing)
+    wide_threads_set = reid.wide_threads not in (0, ReIDConfig().wide_threads)  # (the default: said of nothing)
+    if wide_threads_set and (not reid.wide_from or openvino is False):  # (PyTorch reads it whatever wide_from)
         unused.append(
             f"reid.wide_threads={reid.wide_threads} is not used: reid.wide_from is 0 (every ReID batch runs on "
             "reid.threads); set reid.wide_from, the crops a batch needs to run on wide_threads (2 where a core is "
