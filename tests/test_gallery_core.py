@@ -298,3 +298,19 @@ def test_cameras_pickled_one_by_one_are_told_their_gallery_is_shared_no_more(cap
     warned = [record.getMessage() for record in caplog.records]
     assert len(warned) == 2, warned
     assert all("2 trackers" in said and "one pickle" in said for said in warned), warned
+
+
+def test_a_gallery_pickled_or_copied_on_its_own_is_not_taken_for_trackers_pickled_one_by_one(caplog):
+    """A gallery two cameras shared, pickled on its own (not with its trackers) and handed to new trackers built one
+    after the other, the first running before the second was built (each `from_config` loads its models first),
+    warned "pickled shared by 2 trackers and is unpickled for 1 ... pickle.dump([camera_a, camera_b, ...])" at the
+    first camera's first frame, and so did `copy.copy(gallery)` given to one tracker: neither was a tracker pickled
+    on its own, and the advice did not apply. Only trackers restored onto fewer than shared it are told."""
+    cameras = _two_cameras_on_one_gallery()
+    cfg = load_config(overrides=["device=cpu"])
+    with caplog.at_level(logging.WARNING, logger="tracker"):
+        gallery = pickle.loads(pickle.dumps(cameras[0].gallery))
+        for cam in range(2):  # (built one by one, each running at once)
+            _next_frame(Tracker(cfg, frame_rate=FPS, gallery=gallery, source_name=f"cam{cam}"))
+        _next_frame(Tracker(cfg, frame_rate=FPS, gallery=copy.copy(cameras[0].gallery), source_name="report"))
+    assert not caplog.records, [record.getMessage() for record in caplog.records]

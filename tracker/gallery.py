@@ -149,19 +149,20 @@ class Gallery(GalleryFiles, GallerySearch, GalleryLive, GalleryRetention, Galler
         self._sources: weakref.WeakSet[Any] = weakref.WeakSet()  # the streams searching this gallery (`attach`)
         # stream -> global ID -> its live track's looks, held weakly: a stream deleted without `reset` offers none
         self._live: weakref.WeakKeyDictionary[Any, dict[int, LiveLooks]] = weakref.WeakKeyDictionary()
-        self._pickled_streams = 0  # the streams it served when this copy was pickled (`GalleryLive.shared`)
+        self._pickled_streams = 0  # the streams it served when its trackers were pickled (`GalleryLive.restored_for`)
 
     def __getstate__(self) -> dict[str, Any]:
         """The state to copy or pickle (a checkpoint): all but the lock, the live streams' tracks (a copy serves no
         stream until one attaches to it) and the saves under way (a copy taken while one is being written counts as
-        changed: nothing says that save will reach the file); with how many streams it serves, so that a copy
-        unpickled for fewer says so (`GalleryLive.shared`: trackers pickled one by one, each with its own copy).
+        changed: nothing says that save will reach the file). How many streams it serves travels with each
+        tracker's pickle instead (`GalleryLink`), not with the gallery's own: a copy pickled or copied on its own
+        and handed to new trackers is no tracker restored onto a copy of its own (`GalleryLive.restored_for`).
 
         Taken as of one moment, holding the gallery's lock (re-entrant: also from a method that holds it), while
         other threads add to it or a save ends: the identities and the index (changed in place) are copied then,
         as pickle reads the state only after this returns (the index's copy costs a copy of its prototypes).
         """
-        skipped = ("_guard", "_sources", "_live", "_saving")
+        skipped = ("_guard", "_sources", "_live", "_saving", "_pickled_streams")
         with self._guard:
             state = {key: value for key, value in self.__dict__.items() if key not in skipped}
             return state | {
@@ -169,16 +170,7 @@ class Gallery(GalleryFiles, GallerySearch, GalleryLive, GalleryRetention, Galler
                 "_identities": dict(self._identities),  # (records are replaced, never changed in place)
                 "_linked": dict(self._linked),  # (records are replaced, never changed in place)
                 "_index": copy.deepcopy(self._index),
-                "_pickled_streams": len(self._sources),
             }
-
-    def __deepcopy__(self, memo: dict[int, Any]) -> Gallery:
-        """A fork (`copy.deepcopy`, also of a `Tracker`): the state as `__getstate__` takes it, serving no stream
-        until one attaches, and its own on purpose: it does not say it serves fewer streams than the original."""
-        fork = type(self).__new__(type(self))
-        memo[id(self)] = fork
-        fork.__setstate__(copy.deepcopy(self.__getstate__() | {"_pickled_streams": 0}, memo))
-        return fork
 
     def __setstate__(self, state: dict[str, Any]) -> None:  # a checkpoint pickled before `_file` existed
         defaults: dict[str, Any] = {"_file": None, "_class_names": {}, "_linked": {}, "_pickled_streams": 0}

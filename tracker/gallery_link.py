@@ -20,9 +20,10 @@ ran. Without a gallery every call does nothing, and tracks get no global ID.
 
 from __future__ import annotations
 
+import copy
 import time
 from collections.abc import Iterable, Mapping
-from typing import cast
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -41,6 +42,9 @@ from tracker.types import TrackState
 __all__ = ["NO_BANK_FRAME", "GalleryLink"]
 
 NO_BANK_FRAME = -1  # `Track.bank_frame` before any embedding entered its bank (`TrackTable`'s first value)
+
+
+_PICKLED_STREAMS = "_gallery_streams"  # (a pickled link's state: the streams its gallery served then)
 
 
 class GalleryLink:
@@ -106,6 +110,27 @@ class GalleryLink:
             seconds,
             lambda: [t.born_frame for t in table.tracks] + (frame_index - table.frames_since_update).tolist(),
         )
+
+    def __getstate__(self) -> dict[str, Any]:
+        """The state to pickle (a checkpoint), with how many streams its gallery serves: a tracker unpickled onto a
+        copy of the gallery that serves fewer says so (`Gallery.restored_for`: trackers that shared it, pickled one
+        by one, restore a copy each)."""
+        streams = 0 if self.gallery is None else self.gallery.streams
+        return {**self.__dict__, _PICKLED_STREAMS: streams}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        state = dict(state)
+        streams = state.pop(_PICKLED_STREAMS, 0)  # (a checkpoint from before it: none)
+        self.__dict__.update(state)
+        if self.gallery is not None and streams:
+            self.gallery.restored_for(streams)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> GalleryLink:
+        """A fork (`copy.deepcopy` of a `Tracker`): its gallery is its own on purpose, so no count goes with it."""
+        fork = type(self).__new__(type(self))
+        memo[id(self)] = fork
+        fork.__dict__.update(copy.deepcopy(self.__dict__, memo))
+        return fork
 
     def attach(self, stream: object) -> None:
         """Register `stream` (its core) with the gallery, if any: a new stream, or one restored from a copy or a

@@ -32,10 +32,24 @@ class GalleryLive(GalleryState):
 
     @property
     @locked
+    def streams(self) -> int:
+        """How many streams search this gallery now (`Gallery.attach`; held weakly)."""
+        return len(self._sources)
+
+    @locked
+    def restored_for(self, streams: int) -> None:
+        """A tracker was unpickled onto this gallery, which `streams` streams searched when it was pickled
+        (`GalleryLink`, with each tracker's pickle): served by fewer at a stream's frame, it warns once (`shared`).
+        A gallery pickled or copied on its own carries no count, and says nothing."""
+        self._pickled_streams = max(self._pickled_streams, streams)
+
+    @property
+    @locked
     def shared(self) -> bool:
         """Whether more than one stream searches this gallery now: only then do streams `publish` live tracks.
 
-        A gallery unpickled serving fewer streams than it served when pickled warns once (asked each frame by every
+        A gallery whose trackers were unpickled serving fewer streams than it served when they were pickled
+        (`restored_for`) warns once (asked each frame by every
         stream: `GalleryLink.publish_live`): trackers sharing it pickled one by one restore a copy each, which share
         no identity (a checkpoint of several cameras is one pickle of all their trackers)."""
         if 0 < len(self._sources) < self._pickled_streams:
