@@ -95,12 +95,6 @@ class GalleryLink:
         self._published: dict[Track, tuple[int, int]] = {}  # live tracks offered (`publish_live`) -> (ID, frame)
         self.times = FrameTimes()  # the frames' times, where given (`Tracker.update(..., timestamp=)`): `store`
 
-    def __setstate__(self, state: dict) -> None:
-        """Restore a pickled link; one pickled before frames had times gets none (its sightings dated by frames)."""
-        self.__dict__.update(state)
-        if "times" not in state:
-            self.times = FrameTimes()
-
     def frame_timed(self, frame_index: int, seconds: float) -> None:
         """Frame `frame_index` (the one just tracked) was at stream time `seconds` (`StreamClock.elapsed`): the
         sightings in it are dated by that time (`store`). The times of frames no live track needs are dropped."""
@@ -119,7 +113,9 @@ class GalleryLink:
         return {**self.__dict__, _PICKLED_STREAMS: streams}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        state = dict(state)
+        """Restore a pickled link, telling its gallery how many streams it served (`Gallery.restored_for`); one
+        pickled before frames had times gets none (its sightings dated by frames)."""
+        state = {"times": FrameTimes()} | state
         streams = state.pop(_PICKLED_STREAMS, 0)  # (a checkpoint from before it: none)
         self.__dict__.update(state)
         if self.gallery is not None and streams:
