@@ -135,8 +135,8 @@ class ReIDConfig(Section):
     )
     wide_from: int = key(
         2,
-        "OpenVINO: static batches of this many crops or more run on wide_threads threads in update() (not while "
-        "stream() detects ahead); 0 = off, every batch on threads",
+        "OpenVINO: static batches of this many crops or more may run on wide_threads threads, where measured faster "
+        "(wide_recheck_after), never while stream() detects ahead; 0 = off, every batch on threads",
         lo=0,
         hi=65536,
     )

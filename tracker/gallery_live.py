@@ -49,9 +49,9 @@ class GalleryLive(GalleryState):
         """Whether more than one stream searches this gallery now: only then do streams `publish` live tracks.
 
         A gallery whose trackers were unpickled serving fewer streams than it served when they were pickled
-        (`restored_for`) warns once (asked each frame by every
-        stream: `GalleryLink.publish_live`): trackers sharing it pickled one by one restore a copy each, which share
-        no identity (a checkpoint of several cameras is one pickle of all their trackers)."""
+        (`restored_for`) warns once (asked each frame by every stream: `GalleryLink.publish_live`): trackers sharing
+        it pickled one by one restore a copy each, which share no identity (a checkpoint of several cameras is one
+        pickle of all their trackers)."""
         if 0 < len(self._sources) < self._pickled_streams:
             log.warning("%s", _split_by_pickle(self._pickled_streams, len(self._sources), self._file))
             self._pickled_streams = 0  # (said once per copy)
