@@ -226,6 +226,21 @@ def test_a_cut_box_jitter_is_taken_only_on_the_calls_that_push_once_the_fifo_is_
     assert lazy_calls < (len(taken) - lazy_calls) / 2, "taken on every call, as the eager rule does"
 
 
+@pytest.mark.parametrize("teach", [True, False])
+def test_cut_boxes_alone_teach_their_free_edges_jitter(teach):
+    """A frame whose every box a border cuts (no whole box to learn from: people standing at the frame's edge)
+    still teaches the jitter of the edges no border holds (`lifecycle.still_teach_cut_boxes`); off, nothing is
+    learnt from them. No test reached this path before (stop 74's review: `_teach` pushing the cut boxes' jitters
+    only when a whole box also learnt passed every test)."""
+    still, table = _world([1, 2], f"lifecycle.still_teach_cut_boxes={str(teach).lower()}")
+    table.observed_xywh[:, 0] = 0.0  # both boxes' left edges 20 px beyond the left border: cut
+    rng = np.random.default_rng(3)
+    for _ in range(30):
+        _match(still, table, rng.normal(scale=JITTER_PX, size=(2, 4)))
+    taught = set(still._jitters.tags().tolist()) if len(still._jitters) else set()
+    assert taught == ({1, 2} if teach else set()), taught
+
+
 def test_the_rule_waits_for_enough_jitter_from_other_tracks_and_is_off_at_quantile_zero():
     still, table = _world([1, 2], "lifecycle.still_prior=false")
     rng = np.random.default_rng(0)
