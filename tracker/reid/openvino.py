@@ -11,7 +11,7 @@ import logging
 import os
 import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from tracker.reid.osnet import IMAGENET_MEAN, IMAGENET_STD
-from tracker.reid.thread_choice import ThreadChoice
+from tracker.reid.thread_choice import ChoiceKey, ThreadChoice
 from tracker.weights import file_digest
 
 __all__ = [
@@ -251,10 +251,15 @@ class OpenVINOForward:
         size = len(batch)
         if not self._is_wide(size, wide):
             return self._model(size, False)(batch)[0]
-        on_wide = self._thread_choice.wide(size)
+        return self._on_chosen_copy(size, lambda on_wide: self._model(size, on_wide)(batch)[0])
+
+    def _on_chosen_copy(self, key: ChoiceKey, run: Callable[[bool], np.ndarray]) -> np.ndarray:
+        """`run(on_wide)` on the copies `ThreadChoice` picks for `key` (a batch size, or a split's parts), its wall
+        time recorded for the next choice."""
+        on_wide = self._thread_choice.wide(key)
         began = time.perf_counter()
-        out = self._model(size, on_wide)(batch)[0]
-        self._thread_choice.record(size, on_wide, time.perf_counter() - began)
+        out = run(on_wide)
+        self._thread_choice.record(key, on_wide, time.perf_counter() - began)
         return out
 
     @property
@@ -268,12 +273,7 @@ class OpenVINOForward:
         less often than in one batch), its wall time recorded."""
         if not self._is_wide(parts[0], wide):  # (parts[0]: the largest)
             return self._split_call(crops, parts, False)
-        key = tuple(parts)
-        on_wide = self._thread_choice.wide(key)
-        began = time.perf_counter()
-        out = self._split_call(crops, parts, on_wide)
-        self._thread_choice.record(key, on_wide, time.perf_counter() - began)
-        return out
+        return self._on_chosen_copy(tuple(parts), lambda on_wide: self._split_call(crops, parts, on_wide))
 
     def _split_call(self, crops: np.ndarray, parts: list[int], wide: bool) -> np.ndarray:
         """Parts 2.. as asynchronous requests of their lanes' copies, the first part on this thread meanwhile."""
