@@ -24,7 +24,7 @@ from tracker.entry import entry_evidence
 from tracker.fast_numpy import all_set, any_along, any_set, filled, indices
 from tracker.frame_rate import frames_at_least
 from tracker.frame_report import FrameReport
-from tracker.frame_view import BorderLooks, FramePairs, FrameView, PairedFrame, block
+from tracker.frame_view import BorderLooks, FramePairs, FrameView, NoPairs, block
 from tracker.gallery import Gallery
 from tracker.gallery_link import GalleryLink
 from tracker.ground_line import GroundLine, complete_part_boxes
@@ -510,7 +510,7 @@ class TrackerCore:
             self._mean[lost, 6:8] = 0.0  # a hidden box keeps its size
         self.kalman.predict_in_place(self._mean, self._cov)
 
-    def _frame_pairs(self, dets: Detections, frame_size: tuple[int, int] | None = None) -> FramePairs:
+    def _frame_pairs(self, dets: Detections, frame_size: tuple[int, int] | None = None) -> FramePairs | NoPairs:
         """The predicted tracks x this frame's detections by motion alone (`FramePairs`): IoU, the motion gate,
         the contested pairs (a second candidate overlaps), the re-identification pairs of the lost tracks, the pairs
         whose looks are compared, and (with the frame's (height, width) `frame_size`) the border-cut pairs of
@@ -520,7 +520,7 @@ class TrackerCore:
         part_boxes = self._part_box_mask(dets, frame_size)
         confirmed = self.table.confirmed  # (T,) made once a frame: stage 1's tracks, the pairs compared, the noise
         if t == 0 or n == 0:
-            return FramePairs(det_xywh, part_boxes, confirmed, empty=True)
+            return NoPairs(det_xywh, part_boxes, confirmed)
         mean, cov = self._mean, self._cov
         predicted = xywh_to_xyxy(mean[:, :4])  # (T, 4) corners: the IoU's, and the walking-out rule's (stage 1)
         iou = assoc.buffered_iou_matrix(predicted, dets.boxes_xyxy, self._motion_buffer(cov))
@@ -547,9 +547,9 @@ class TrackerCore:
         border = self.stage1.border_pairs(gate, confirmed, det_xywh, dets.scores, frame_size, mean)
         border_only = None if border is None else border & ~compare
         return FramePairs(
-            det_xywh,
-            part_boxes,
-            confirmed,
+            det_xywh=det_xywh,
+            part_boxes=part_boxes,
+            confirmed=confirmed,
             iou=iou,
             class_cost=class_cost,
             motion_gate=gate,
@@ -566,7 +566,7 @@ class TrackerCore:
         )
 
     def _embed_deciding_looks(
-        self, dets: Detections, pairs: FramePairs, embed: EmbedFn | None
+        self, dets: Detections, pairs: FramePairs | NoPairs, embed: EmbedFn | None
     ) -> tuple[Detections, np.ndarray | None]:
         """`dets` with the looks that decide a pair embedded (`_looks_to_embed`; one `embed` call at most), and the
         (N,) bool detections embedded for the border rule alone (fed to no matched track's bank, no sample; a new
@@ -577,56 +577,56 @@ class TrackerCore:
         need, border_embedded = self._looks_to_embed(dets, pairs)
         return self._embed(dets, need, embed), border_embedded
 
-    def _looks_to_embed(self, dets: Detections, pairs: FramePairs) -> tuple[np.ndarray, np.ndarray | None]:
+    def _looks_to_embed(self, dets: Detections, pairs: FramePairs | NoPairs) -> tuple[np.ndarray, np.ndarray | None]:
         """(N,) bool the detections whose look this frame reads (`_needs_embedding`, less those nothing would read:
         `_drop_unread`), and the (N,) bool of them wanted by the border rule alone (`Stage1Cost.border_pairs`;
         None: none)."""
         usable = self._can_use_appearance(dets, pairs.part_boxes)
-        if pairs.empty:  # no pair to compare: the looks a new track's bank takes
+        if isinstance(pairs, NoPairs):  # no pair to compare: the looks a new track's bank takes
             return self._drop_unread(dets, usable, np.zeros(len(dets), dtype=bool)), None
-        paired = cast(PairedFrame, pairs)  # (not empty: its pairs' arrays are set; no check at run time)
         # A crop is cut only where stage 1 could choose wrongly by motion: a second candidate below
         # `high_score` never takes part in stage 1, so it does not make the pair ambiguous there.
         strong = dets.scores >= self.config.association.high_score
-        strong = strong if paired.part_boxes is None else strong & ~paired.part_boxes
-        contested_in_stage1 = _contested(paired.gated_iou * strong[None, :], self.config.association.contested_iou)
-        in_stage1 = _appearance_pairs(paired.motion_gate, contested_in_stage1, paired.lost_pairs, paired.plausible)
-        need = self._needs_embedding(paired.motion_gate, paired.gated_iou, paired.lost, in_stage1) & usable
-        need = self._drop_unread(dets, need, any_along(paired.compare, 0))
+        strong = strong if pairs.part_boxes is None else strong & ~pairs.part_boxes
+        contested_in_stage1 = _contested(pairs.gated_iou * strong[None, :], self.config.association.contested_iou)
+        in_stage1 = _appearance_pairs(pairs.motion_gate, contested_in_stage1, pairs.lost_pairs, pairs.plausible)
+        need = self._needs_embedding(pairs.motion_gate, pairs.gated_iou, pairs.lost, in_stage1) & usable
+        need = self._drop_unread(dets, need, any_along(pairs.compare, 0))
         border_embedded = None
-        if paired.border_only is not None:  # embedded for the border rule alone: read by it, fed to no matched bank
-            extra = any_along(paired.border_only, 0) & usable & ~need & ~dets.has_embedding
+        if pairs.border_only is not None:  # embedded for the border rule alone: read by it, fed to no matched bank
+            extra = any_along(pairs.border_only, 0) & usable & ~need & ~dets.has_embedding
             border_embedded = extra if any_set(extra) else None
             need = need | extra
         return need, border_embedded
 
-    def _frame_view(self, pairs: FramePairs, dets: Detections, border_embedded: np.ndarray | None) -> FrameView:
+    def _frame_view(
+        self, pairs: FramePairs | NoPairs, dets: Detections, border_embedded: np.ndarray | None
+    ) -> FrameView:
         """The frame's view (`FrameView`): its `pairs` by motion and ONE bank similarity call for all pairs any
         stage may read (`_pair_similarities`), with `dets` as embedded (`_embed_deciding_looks`, which also gave
         `border_embedded`); the looks only the border rule reads set apart (`_border_looks`)."""
-        if pairs.empty:
+        if isinstance(pairs, NoPairs):
             return _empty_view(len(self.tracks), pairs, dets)
-        paired = cast(PairedFrame, pairs)  # (not empty: its pairs' arrays are set; no check at run time)
-        similarity, border = _border_looks(paired, self._pair_similarities(paired, dets), border_embedded)
-        plausible = paired.plausible  # (set where a track is lost)
+        similarity, border = _border_looks(pairs, self._pair_similarities(pairs, dets), border_embedded)
+        plausible = pairs.plausible  # (set where a track is lost)
         reid_sim = np.where(plausible, similarity, np.nan) if plausible is not None else None  # (stage 4 reads it)
         return FrameView(
-            paired.iou,
-            paired.class_cost,
-            paired.motion_gate,
-            paired.kalman_gate,
+            pairs.iou,
+            pairs.class_cost,
+            pairs.motion_gate,
+            pairs.kalman_gate,
             similarity,
             reid_sim,
-            paired.det_xywh,
+            pairs.det_xywh,
             dets,
-            paired.confirmed,
+            pairs.confirmed,
             border,
-            paired.innovation_diagonal,
-            paired.part_boxes,
-            paired.predicted_xyxy,
+            pairs.innovation_diagonal,
+            pairs.part_boxes,
+            pairs.predicted_xyxy,
         )
 
-    def _pair_similarities(self, paired: PairedFrame, dets: Detections) -> np.ndarray:
+    def _pair_similarities(self, paired: FramePairs, dets: Detections) -> np.ndarray:
         """(T, N) bank similarities (`AppearanceBank.similarity`) of the pairs a stage, the calibration or the border
         rule reads: confirmed tracks (stages 1 and 4; a tentative track is matched by IoU alone) x detections fit for
         an appearance stage or a bank, among the pairs compared (`FramePairs.compare`, `border_only`); NaN elsewhere,
@@ -1170,7 +1170,7 @@ class _RestoredOnFailure:
         return False  # the error goes on unchanged
 
 
-def _empty_view(tracks: int, pairs: FramePairs, dets: Detections) -> FrameView:
+def _empty_view(tracks: int, pairs: NoPairs, dets: Detections) -> FrameView:
     """The `FrameView` of a frame without pairs (no track or no detection): (T, N) arrays of no overlap, no gate
     and no similarity, with the `pairs`' detection boxes, part boxes and confirmed tracks."""
     empty = np.zeros((tracks, len(dets)))
@@ -1190,7 +1190,7 @@ def _empty_view(tracks: int, pairs: FramePairs, dets: Detections) -> FrameView:
 
 
 def _border_looks(
-    paired: PairedFrame, similarity: np.ndarray, border_embedded: np.ndarray | None
+    paired: FramePairs, similarity: np.ndarray, border_embedded: np.ndarray | None
 ) -> tuple[np.ndarray, BorderLooks | None]:
     """The frame's (T, N) `similarity` and its border-cut pairs (`BorderLooks`; None: none): the looks of pairs
     compared only for the border rule (`FramePairs.border_only`) are read by it alone (`Stage1Cost.cost`), so they

@@ -5,13 +5,13 @@ similarities)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import NamedTuple, Protocol
+from typing import NamedTuple
 
 import numpy as np
 
 from tracker.types import Detections
 
-__all__ = ["BorderLooks", "FramePairs", "FrameView", "PairedFrame", "block"]
+__all__ = ["BorderLooks", "FramePairs", "FrameView", "NoPairs", "block"]
 
 
 @dataclass(frozen=True)
@@ -25,72 +25,39 @@ class BorderLooks:
     embedded: np.ndarray | None  # (N,) bool: embedded for this rule alone (no matched bank, no sample; a new track's)
 
 
-class FramePairs(NamedTuple):
-    """A frame's tracks x detections by motion alone, before any look is embedded: which pairs are possible, which
-    ambiguous, which a re-identification, and so which looks decide a pair (`TrackerCore._looks_to_embed`) and which
-    pairs' similarities the view takes (`TrackerCore._frame_view`). With no track or no detection (`empty`) only
-    `det_xywh`, `part_boxes` and `confirmed` are set. (A named tuple: made every frame, at a tenth of a frozen
-    dataclass's cost.)"""
+class NoPairs(NamedTuple):
+    """A frame without pairs (no track or no detection: `TrackerCore._frame_pairs`): what the looks a new track
+    takes (`TrackerCore._looks_to_embed`) and its empty view (`TrackerCore._frame_view`) still read."""
 
     det_xywh: np.ndarray  # (N, 4)
     part_boxes: np.ndarray | None  # (N,) bool: parts of a person (`FrameView.part_boxes`); None: none is
     confirmed: np.ndarray  # (T,) bool: the tracks tracked or lost as the frame began (`TrackerCore.table.confirmed`)
-    empty: bool = False  # no track or no detection: no pair (the fields below are None)
-    iou: np.ndarray | None = None  # (T, N), overlaps buffered by the motion the filter cannot predict
-    class_cost: np.ndarray | None = None  # (T, N) (`FrameView.class_cost`); None: all of one class
-    motion_gate: np.ndarray | None = None  # (T, N) bool: inside the Kalman gate, or overlapping (and class-compatible)
-    kalman_gate: np.ndarray | None = None  # (T, N) bool: inside the Kalman gate
-    innovation_diagonal: np.ndarray | None = None  # (T, 4) (`FrameView.innovation_diagonal`)
-    lost: np.ndarray | None = None  # (T,) bool: the lost tracks
-    gated_iou: np.ndarray | None = None  # (T, N) `iou` inside `motion_gate`, 0 outside
+
+
+class FramePairs(NamedTuple):
+    """A frame's tracks x detections by motion alone, before any look is embedded: which pairs are possible, which
+    ambiguous, which a re-identification, and so which looks decide a pair (`TrackerCore._looks_to_embed`) and which
+    pairs' similarities the view takes (`TrackerCore._frame_view`). A frame with no track or no detection has
+    `NoPairs` instead. (A named tuple: made every frame, at a tenth of a frozen dataclass's cost.)"""
+
+    det_xywh: np.ndarray  # (N, 4)
+    part_boxes: np.ndarray | None  # (N,) bool: parts of a person (`FrameView.part_boxes`); None: none is
+    confirmed: np.ndarray  # (T,) bool: the tracks tracked or lost as the frame began (`TrackerCore.table.confirmed`)
+    iou: np.ndarray  # (T, N), overlaps buffered by the motion the filter cannot predict
+    class_cost: np.ndarray | None  # (T, N) (`FrameView.class_cost`); None: all of one class
+    motion_gate: np.ndarray  # (T, N) bool: inside the Kalman gate, or overlapping (and class-compatible)
+    kalman_gate: np.ndarray  # (T, N) bool: inside the Kalman gate
+    innovation_diagonal: np.ndarray | None  # (T, 4) (`FrameView.innovation_diagonal`)
+    lost: np.ndarray  # (T,) bool: the lost tracks
+    gated_iou: np.ndarray  # (T, N) `iou` inside `motion_gate`, 0 outside
     # (T, N) bool: re-identification pairs (`TrackerCore._reid_candidates`), each None without a lost track:
-    plausible: np.ndarray | None = None  # within a lost track's reach for the time lost (stage 4)
-    lost_pairs: np.ndarray | None = None  # a lost track's, where the detection plainly continues no tracked track
-    compare: np.ndarray | None = None  # (T, N) bool: the pairs whose looks are compared (motion alone could be wrong)
-    border: np.ndarray | None = None  # (T, N) bool: pairs cut by a side border (`Stage1Cost.border_pairs`); None
-    border_only: np.ndarray | None = None  # (T, N) bool: those of them not in `compare` (read by the border rule alone)
-    predicted_xyxy: np.ndarray | None = None  # (T, 4) the predicted boxes' corners (`FrameView.predicted_xyxy`)
-
-
-class PairedFrame(Protocol):
-    """What a type checker reads of a `FramePairs` that is not `empty` (read only: typed with
-    `typing.cast(PairedFrame, pairs)` where `pairs.empty` was tested, no check at run time): the fields set for every
-    frame with pairs are arrays, not None. The shapes and meanings are `FramePairs`'."""
-
-    @property
-    def det_xywh(self) -> np.ndarray: ...
-    @property
-    def part_boxes(self) -> np.ndarray | None: ...
-    @property
-    def confirmed(self) -> np.ndarray: ...
-    @property
-    def empty(self) -> bool: ...
-    @property
-    def iou(self) -> np.ndarray: ...
-    @property
-    def class_cost(self) -> np.ndarray | None: ...
-    @property
-    def motion_gate(self) -> np.ndarray: ...
-    @property
-    def kalman_gate(self) -> np.ndarray: ...
-    @property
-    def innovation_diagonal(self) -> np.ndarray | None: ...
-    @property
-    def lost(self) -> np.ndarray: ...
-    @property
-    def gated_iou(self) -> np.ndarray: ...
-    @property
-    def plausible(self) -> np.ndarray | None: ...  # None without a lost track
-    @property
-    def lost_pairs(self) -> np.ndarray | None: ...  # None without a lost track
-    @property
-    def compare(self) -> np.ndarray: ...
-    @property
-    def border(self) -> np.ndarray | None: ...  # None: no border-cut pair (then `border_only` is None too)
-    @property
-    def border_only(self) -> np.ndarray | None: ...
-    @property
-    def predicted_xyxy(self) -> np.ndarray: ...
+    plausible: np.ndarray | None  # within a lost track's reach for the time lost (stage 4)
+    lost_pairs: np.ndarray | None  # a lost track's, where the detection plainly continues no tracked track
+    compare: np.ndarray  # (T, N) bool: the pairs whose looks are compared (motion alone could be wrong)
+    # (T, N) bool: pairs cut by a side border (`Stage1Cost.border_pairs`); None: none (then `border_only` is None too)
+    border: np.ndarray | None
+    border_only: np.ndarray | None  # (T, N) bool: those of them not in `compare` (read by the border rule alone)
+    predicted_xyxy: np.ndarray  # (T, 4) the predicted boxes' corners (`FrameView.predicted_xyxy`)
 
 
 @dataclass(frozen=True)
