@@ -345,6 +345,73 @@ def test_the_probe_returns_within_its_timeout_while_the_name_server_does_not_ans
     assert answer.reason.startswith("the host name 'cam.example' did not resolve within 0.3 s"), answer.reason
 
 
+def no_such_host(*args, **kwargs):
+    """`socket.getaddrinfo` as a name server answers a name it does not know (NXDOMAIN)."""
+    raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+
+@pytest.mark.parametrize("scheme", ["http", "rtsp"])
+def test_a_url_whose_host_does_not_exist_fails_at_once_naming_it(scheme, tmp_path, monkeypatch, capsys):
+    """`track http://nonexistent.invalid/x.mp4` took ~25 s to fail: the models loaded, then five reopenings over
+    15.5 s as for a live stream that dropped, before the error said the host name was not found. A name the name
+    server does not know cannot come to resolve by waiting: it fails at once, before any model loads, naming the URL
+    and the DNS failure. (A `.invalid` host never resolves, RFC 6761, so OpenCV opens nothing; Python's lookup is
+    made the name server's answer, as a machine without a network may answer otherwise.)"""
+    monkeypatch.setattr(url_probe.socket, "getaddrinfo", no_such_host)
+    url = f"{scheme}://nonexistent.invalid/x.mp4"
+    start = time.monotonic()
+    with pytest.raises(SourceError) as info:
+        open_source(url)
+    assert time.monotonic() - start < STREAM_RETRY_FLOOR_S, "no reopening waited for"
+    expected = f"{url}: the host name 'nonexistent.invalid' was not found by the name server (DNS)"
+    assert str(info.value).startswith(expected), str(info.value)
+    monkeypatch.setattr(Tracker, "from_config", lambda *a, **k: pytest.fail("models loaded for an unknown host"))
+    assert main([url, "--out", str(tmp_path / "out"), "-q"]) == 2
+    assert one_error_line(capsys.readouterr().err).startswith(f"track: error: {expected}")
+
+
+def test_a_name_server_that_is_not_reached_is_retried_as_a_stream_that_may_come_up(monkeypatch):
+    """A lookup that failed for want of a name server ("Temporary failure in name resolution": a camera's network
+    still coming up at boot) is not final: the URL is reopened with backoff as before, and the error at the end says
+    the name could not be looked up."""
+
+    def no_name_server(*args, **kwargs):
+        raise socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution")
+
+    monkeypatch.setattr(sources, "STREAM_BACKOFF_S", 0.01)
+    monkeypatch.setattr(url_probe.socket, "getaddrinfo", no_name_server)
+    opened: list[object] = []
+    reopen = sources._open_capture
+    monkeypatch.setattr(sources, "_open_capture", lambda target: opened.append(target) or reopen(target))
+    src = open_source("rtsp://cam.invalid/stream1")
+    with pytest.raises(SourceError) as info:
+        list(src)
+    assert len(opened) > sources.STREAM_RETRIES, "opened, then reopened with backoff"
+    expected = "did not open (5 retries with backoff): the host name 'cam.invalid' could not be looked up"
+    assert expected in str(info.value), str(info.value)
+
+
+def test_a_stream_that_opened_is_reopened_with_backoff_though_its_name_is_no_longer_found(monkeypatch):
+    """Failing at once on a name not found is for a URL that never opened: a live stream that dropped is reopened
+    `STREAM_RETRIES` times whatever the name server says meanwhile (a DNS outage during a run)."""
+    monkeypatch.setattr(sources, "STREAM_BACKOFF_S", 0.01)
+    reopened: list[object] = []
+    reopen = sources._open_capture
+    monkeypatch.setattr(sources, "_open_capture", lambda target: reopened.append(target) or reopen(target))
+    with LiveServer() as server:
+
+        def drop_at_3(number: int) -> None:
+            if number == 3:
+                server.kill()
+                monkeypatch.setattr(url_probe.socket, "getaddrinfo", no_such_host)
+
+        with pytest.raises(SourceError) as info:
+            read_bounded(open_source(server.url), drop_at_3)
+    assert len(reopened) == 1 + sources.STREAM_RETRIES, "opened, then every reopening of the budget"
+    message = str(info.value)
+    assert "dropped after 3 frames" in message and "was not found by the name server (DNS)" in message, message
+
+
 def test_the_probe_asks_nothing_of_a_scheme_without_a_connection(monkeypatch):
     monkeypatch.setattr(url_probe.socket, "create_connection", lambda *a, **k: pytest.fail("a UDP URL was connected"))
     assert url_probe.probe("udp://127.0.0.1:1234", 0.5) is None

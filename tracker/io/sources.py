@@ -846,14 +846,17 @@ def _webcam_source(index: int) -> FrameSource:
 
 
 def _url_source(url: str) -> FrameSource:
-    """A network source: opened once now to tell a finite file (known length) from a live stream. An HTTP(S) URL
-    that does not open and whose server answers a client error (404 Not Found ...) is refused at once, naming the
-    status, rather than retried as a live stream that dropped; one that is not UTF-8 at once too (`opencv_name`).
-    Its password is never shown: messages, logs, the stream's label and its name hold `shown_url(url)`."""
+    """A network source: opened once now to tell a finite file (known length) from a live stream. A URL that does
+    not open is refused at once, rather than retried as a live stream that dropped (five reopenings over 15 s), where
+    waiting cannot change why: its host name unknown to the name server (any scheme), or an HTTP(S) server answering
+    a client error (404 Not Found ...) or a web page (`url_probe.probe`); one that is not UTF-8 at once too
+    (`opencv_name`). A stream that opened once is reopened with backoff whatever its name server says later. Its
+    password is never shown: messages, logs, the stream's label and its name hold `shown_url(url)`."""
     shown = shown_url(url)
     capture = _open_capture(opencv_name(url))
     opened = capture.isOpened()
-    answer = None if opened or not url.lower().startswith(HTTP_PREFIXES) else probe(url, STREAM_TIMEOUT_MS / MS_PER_S)
+    # (an RTSP/RTMP camera's name only: a connection to a camera still starting is the reopenings' to wait for)
+    answer = None if opened else probe(url, STREAM_TIMEOUT_MS / MS_PER_S, url.lower().startswith(HTTP_PREFIXES))
     if answer is not None and answer.final:
         capture.release()
         raise SourceError(f"{shown}: {answer.reason} (check the address)")

@@ -6,7 +6,9 @@ status, or a server that answers but sends nothing OpenCV reads as video.
 `probe(url, timeout_s)` returns that reason as a phrase, or None where no reason can be found this way (a scheme
 that is not carried over TCP, such as udp:// or rtp://: nothing answers a datagram that finds no listener). The
 whole probe, the host name's lookup included (`socket.getaddrinfo` takes no timeout: a slow name server held it for
-its own 5-30 s), runs in a daemon thread that is waited for `timeout_s` at most.
+its own 5-30 s), runs in a daemon thread that is waited for `timeout_s` at most. `probe(url, timeout_s,
+connect=False)` looks the host name up only: the answer where the name server knows no such host (final: waiting
+cannot make a mistyped name resolve), or where it does not answer in time.
 """
 
 from __future__ import annotations
@@ -26,6 +28,9 @@ __all__ = ["FFMPEG_LOG_HINT", "HTTP_SCHEMES", "UrlAnswer", "probe"]
 HTTP_SCHEMES = ("http", "https")
 DEFAULT_PORTS = {"http": 80, "https": 443, "rtsp": 554, "rtsps": 322, "rtmp": 1935, "rtmps": 443}  # TCP, by scheme
 TCP_SCHEMES = (*DEFAULT_PORTS, "tcp")  # FFmpeg's protocols over a TCP connection (tcp:// names its port)
+# the lookup's answers that a name server knows no such host (not "try again": `socket.EAI_AGAIN`, the name server
+# not reached): final, as waiting cannot make a mistyped name resolve (EAI_NODATA: the name has no address)
+NAME_NOT_FOUND = frozenset(getattr(socket, code) for code in ("EAI_NONAME", "EAI_NODATA") if hasattr(socket, code))
 HTTP_CLIENT_ERRORS = range(400, 500)  # statuses that a retry cannot change (404 Not Found, 403 Forbidden ...)
 # but these, which ask the client to try again later (RFC 9110, 6585, 8470): a camera server busy, rate-limiting
 HTTP_RETRY_LATER = frozenset({408, 425, 429})  # Request Timeout, Too Early, Too Many Requests
@@ -57,18 +62,19 @@ class UrlAnswer:
     final: bool = False
 
 
-def probe(url: str, timeout_s: float) -> UrlAnswer | None:
+def probe(url: str, timeout_s: float, connect: bool = True) -> UrlAnswer | None:
     """Ask the server of `url` once, waiting at most `timeout_s` seconds in all, why it gives no video.
 
     HTTP(S) URLs get a GET of their first byte (the status, or the Content-Type of what the server sends); the
     other `TCP_SCHEMES` (RTSP, RTMP) get a TCP connection to their port. Its host name is looked up first, in a
     daemon thread waited for `timeout_s` at most (`socket.getaddrinfo` takes no timeout): a name server that does
     not answer in time is the answer ("the host name 'cam.example' did not resolve within 5 s"), as is a server
-    that does not ("no answer from cam.example port 554 within 5 s"). Never raises.
+    that does not ("no answer from cam.example port 554 within 5 s"), and a name server that knows no such host
+    (`NAME_NOT_FOUND`: a final answer). With `connect` False only the name is looked up. Never raises.
 
     Returns:
         The answer, or None for a URL without a host or port, of another scheme (udp://, rtp://, srt://), or one
-        Python will not send (a space in its path).
+        Python will not send (a space in its path); with `connect` False, None too where the name resolves.
     """
     try:
         parts = urllib.parse.urlsplit(url)
@@ -84,7 +90,7 @@ def probe(url: str, timeout_s: float) -> UrlAnswer | None:
 
     def ask() -> None:
         try:
-            said.append(_answer(url, scheme, host, port, timeout_s, resolved))
+            said.append(_answer(url, scheme, (host, port), timeout_s, resolved, connect))
         except Exception as exc:  # (raised to the caller, as before the probe had a thread)
             said.append(exc)
 
@@ -104,14 +110,20 @@ def probe(url: str, timeout_s: float) -> UrlAnswer | None:
 
 
 def _answer(
-    url: str, scheme: str, host: str, port: int, timeout_s: float, resolved: threading.Event
+    url: str, scheme: str, address: tuple[str, int], timeout_s: float, resolved: threading.Event, connect: bool
 ) -> UrlAnswer | None:
-    """`probe`'s answer, asked in its thread: the host name looked up (then `resolved` is set), then the server."""
+    """`probe`'s answer, asked in its thread: the host name looked up (then `resolved` is set), then the server
+    (unless not `connect`). A name the name server knows not (`NAME_NOT_FOUND`) is a final answer."""
+    host, port = address
     try:
         socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        return UrlAnswer(_connection_failure(exc, host, port, timeout_s), exc.errno in NAME_NOT_FOUND)
     except (OSError, ValueError) as exc:  # (a name IDNA cannot encode: UnicodeError)
         return UrlAnswer(_connection_failure(exc, host, port, timeout_s))
     resolved.set()
+    if not connect:
+        return None
     if scheme in HTTP_SCHEMES:
         return _http_answer(url, host, port, timeout_s)
     return _tcp_answer(host, port, timeout_s)
@@ -186,8 +198,10 @@ def _tcp_answer(host: str, port: int, timeout_s: float) -> UrlAnswer:
 
 def _connection_failure(error: object, host: str, port: int, timeout_s: float) -> str:
     """`error` (an OSError, or a URLError's reason: an exception or a string) as a phrase naming host and port."""
-    if isinstance(error, socket.gaierror):
-        return f"the host name {host!r} was not found (check the address)"
+    if isinstance(error, socket.gaierror) and error.errno in NAME_NOT_FOUND:
+        return f"the host name {host!r} was not found by the name server (DNS)"
+    if isinstance(error, socket.gaierror):  # the name server not reached, or failing (EAI_AGAIN, EAI_FAIL)
+        return f"the host name {host!r} could not be looked up ({error.strerror or error}: the name server or network)"
     if isinstance(error, ConnectionRefusedError):
         return f"{host} port {port} refused the connection (nothing is listening there)"
     if isinstance(error, TimeoutError):  # socket.timeout is TimeoutError since Python 3.10
