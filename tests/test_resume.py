@@ -1002,6 +1002,50 @@ def test_a_file_url_resumes_as_the_file_it_names(clip, reference, tmp_path, monk
     assert outputs(out, "walk") == reference
 
 
+def mot_sequence(folder: Path, frames: list[np.ndarray]) -> Path:
+    """A MOTChallenge sequence `folder` (seqinfo.ini, img1/000001.png ...) of `frames`."""
+    (folder / "img1").mkdir(parents=True)
+    for i, image in enumerate(frames, start=1):
+        cv2.imwrite(str(folder / "img1" / f"{i:06d}.png"), image)
+    info = f"[Sequence]\nname=walk\nimDir=img1\nframeRate=25\nseqLength={len(frames)}\nimExt=.png\n"
+    (folder / "seqinfo.ini").write_text(info)
+    return folder
+
+
+def test_a_sequence_and_its_image_folder_resume_one_run(tmp_path, monkeypatch, fake_models, frame_clock, capsys):
+    """`track SEQ` and `track SEQ/img1` track the same frames as the same sequence (its name, its frame rate), but a
+    run of one was refused to a `--resume` naming the other ("the run in out is one of SEQ, not of SEQ/img1", or
+    the checkpoint "made by another run (source: ...)"). Either spelling now resumes the other's run, also a
+    checkpoint that recorded the image folder (as runs on it did before), and a finished run is finished to both."""
+    seq = mot_sequence(tmp_path / "SEQ", scene(FRAMES))
+    args = ["--quiet", "--no-save-video"]
+    assert main([str(seq), *args, "--out", str(tmp_path / "whole")]) == 0
+    reference = outputs(tmp_path / "whole", "walk")
+    for first, then in ((seq, seq / "img1"), (seq / "img1", seq)):
+        out = tmp_path / f"run-{first.name}"
+        killed_run(monkeypatch, [str(first), *args, "--out", str(out)], out)
+        assert main([str(then), *args, "--resume", "--out", str(out)]) == 0, capsys.readouterr().err
+        assert outputs(out, "walk") == reference
+        capsys.readouterr()
+        assert main([str(first), *args, "--resume", "--out", str(out)]) == 0
+        assert "finished (60 frames): nothing to resume" in capsys.readouterr().out
+
+    out = tmp_path / "before"  # a checkpoint and summary that name the image folder, as a run on it wrote them
+    killed_run(monkeypatch, [str(seq), *args, "--out", str(out)], out)
+    head, sep, payload = (out / CHECKPOINT_NAME).read_bytes().partition(b"\n")
+    header = json.loads(head)
+    header["identity"]["source"] = os.path.realpath(seq / "img1")
+    (out / CHECKPOINT_NAME).write_bytes(json.dumps(header).encode() + sep + payload)
+    assert main([str(seq), *args, "--resume", "--out", str(out)]) == 0, capsys.readouterr().err
+    assert outputs(out, "walk") == reference
+    summary = json.loads((out / "summary.json").read_text())
+    summary.pop("source_uri", None)
+    (out / "summary.json").write_text(json.dumps({**summary, "source": os.path.realpath(seq / "img1")}))
+    capsys.readouterr()
+    assert main([str(seq), *args, "--resume", "--out", str(out)]) == 0
+    assert "finished (60 frames): nothing to resume" in capsys.readouterr().out
+
+
 def test_a_run_whose_reid_crashes_is_not_reported_finished(clip, reference, tmp_path, monkeypatch, frame_clock, capsys):
     """The ReID raises (a GPU out of memory) mid-run: summary.json records the error instead of a finished run,
     so `--resume` continues from the last checkpoint (the outputs of an uninterrupted run), and without

@@ -34,7 +34,7 @@ from typing import Any
 
 from tracker.config import TrackerConfig, config_to_dict
 from tracker.io.names import is_utf8, shown_apart, shown_name
-from tracker.io.sources import FrameSource, local_path, resolve_source, shown_url
+from tracker.io.sources import FrameSource, local_path, resolve_source, shown_url, tracked_folder
 from tracker.private_file import create_private
 from tracker.weights import file_digest, resolve_weights
 
@@ -120,7 +120,7 @@ def _source_identity(spec: str, source: FrameSource) -> dict[str, Any]:
     # The real path: `../x/v.mp4`, `/abs/x/v.mp4` and a path through a symbolic link name one file whatever the
     # working directory (`Path.absolute` kept the `..`); the size and modification time still tell files apart.
     # A `file://` URL is the file it names (`local_path`, as `open_source` reads it): one identity with its path.
-    absolute = os.path.realpath(local_path(spec))
+    absolute = same_source(os.path.realpath(local_path(spec)))
     if source.files:
         digest = hashlib.sha256()
         for file in source.files:
@@ -135,6 +135,14 @@ def _source_identity(spec: str, source: FrameSource) -> dict[str, Any]:
         }
     stat = Path(absolute).stat()
     return {"source": absolute, "kind": source.kind, "bytes": stat.st_size, "modified_ns": stat.st_mtime_ns}
+
+
+def same_source(path: str) -> str:
+    """The real path a run's identity names the source `path` (a real path) by: a MOTChallenge sequence's image
+    folder, read as the sequence, is the sequence folder (`tracker.io.sources.tracked_folder`), so `track SEQ` and
+    `track SEQ/img1` resume one run (a checkpoint or summary.json written by a run on `SEQ/img1` before named
+    that folder: read through this too, it names the sequence)."""
+    return str(tracked_folder(Path(path)))
 
 
 def _weights_identity(cfg: TrackerConfig) -> dict[str, str]:
@@ -274,9 +282,10 @@ def read_checkpoint(path: Path, identity: dict[str, Any]) -> Checkpoint:
         )
     # A config key added since the checkpoint was made had its default in that run: only another value refuses
     defaults = {"config": _default_config(), STRIDE_KEY: 1}  # (what checkpoints made before these keys ran with)
-    differences = _stride_told_once(
-        header["identity"], identity, _differences(header["identity"], identity, defaults=defaults)
-    )
+    saved = header["identity"]
+    if isinstance(saved.get("source"), str):  # (one of a sequence's image folder, as runs on it wrote before)
+        saved = {**saved, "source": same_source(saved["source"])}
+    differences = _stride_told_once(saved, identity, _differences(saved, identity, defaults=defaults))
     if differences:
         raise ResumeError(
             f"{name} was made by another run, so it is not resumed ({'; '.join(differences)}): resume with the "

@@ -20,7 +20,7 @@ from tracker.io.mot import resumed_file
 from tracker.io.names import shown_apart, shown_name
 from tracker.io.sources import tracked_limit
 from tracker.io.strict_json import path_from_fields
-from tracker.resume import CHECKPOINT_NAME, Checkpoint, Progress, ResumeError, read_checkpoint
+from tracker.resume import CHECKPOINT_NAME, Checkpoint, Progress, ResumeError, read_checkpoint, same_source
 from tracker.run_summary import SUMMARY_NAME, RunSummary
 
 if TYPE_CHECKING:
@@ -147,7 +147,7 @@ def _check_resumable(out: Path, stem: str, source: str | None) -> None:
         raise ResumeError(
             f"{shown_name(out / SUMMARY_NAME)}: {exc}: correct it (or delete the key), or run again without --resume"
         ) from None
-    if recorded is not None and source is not None and recorded != source:
+    if recorded is not None and source is not None and same_source(recorded) != source:
         recorded, source = shown_apart([recorded, source])  # (two names shown alike: each with its bytes)
         raise ResumeError(
             f"the run in {where} is one of {recorded}, not of {source}: name its own run folder with --out, or run "

@@ -64,6 +64,7 @@ __all__ = [
     "safe_name",
     "shown_url",
     "timestamp_rate",
+    "tracked_folder",
     "tracked_limit",
 ]
 
@@ -389,6 +390,17 @@ def image_source_name(spec: str | Path) -> str | None:
     if (info := _sequence_of_images(path)) is not None:  # `MOT17-09/img1`: its sequence's name
         return _folder_name(info.root, info)
     return _folder_name(path, None)  # (a sequence folder without one: its img1 folder, named after the sequence)
+
+
+def tracked_folder(path: Path) -> Path:
+    """The path `open_source` reads the frames of `path` as: a MOTChallenge sequence's image folder (`MOT17-09/img1`,
+    named as its seqinfo.ini's imDir) is its sequence folder (`MOT17-09`), tracked as that sequence; any other path
+    is itself. So two spellings of one source are one (a resume checkpoint's, `tracker.resume`). Never raises."""
+    try:
+        image_folder = path.is_dir()
+    except OSError:  # (a name too long, a folder that may not be read)
+        return path
+    return path.parent if image_folder and _sequence_of_images(path) is not None else path
 
 
 def _sequence_of_images(folder: Path) -> SequenceInfo | None:
