@@ -316,10 +316,11 @@ def load_file(
 
 def _say_empty(written: Any, path: Path, text: str, sections: Collection[str]) -> None:
     """Log (WARNING) what the config file at `path` (its `text`, read as `written`) sets nothing with: the whole file
-    (empty, or every line a comment) and each section given no value (`association:` with nothing indented below it,
-    or its keys all commented out). Both load as the defaults, as before, but said nothing: a user who commented out
-    keys to try the defaults, or indented none, was not told the file set none of them. `association: {}` says the
-    defaults are meant, and is not logged."""
+    (empty, or every line a comment), or the sections given no value (`association:` with nothing indented below it,
+    or its keys all commented out), all in one warning, in the file's order. Both load as the defaults, as before, but
+    said nothing: a user who commented out keys to try the defaults, or indented none, was not told the file set none
+    of them. `association: {}` says the defaults are meant, and is not logged. (One warning per section filled a
+    run's first lines with the same advice where a template has several sections all comments.)"""
     if written is None:  # (a mapping with no key, `{}`, was written on purpose)
         log.warning("config file %s sets no keys (empty, or every line a comment): each keeps its default", path)
         return
@@ -330,14 +331,25 @@ def _say_empty(written: Any, path: Path, text: str, sections: Collection[str]) -
             node = node.get(part, {}) if isinstance(node, dict) else {}
         if node is None:
             empty.append((_key_line(text, section), section))
+    if not empty:
+        return
     # (in the file's order, top line first: the schema's alphabetical order said line 4 before line 2)
-    for line, section in sorted(empty, key=lambda found: (found[0] is None, found[0] or 0, found[1])):
+    empty.sort(key=lambda found: (found[0] is None, found[0] or 0, found[1]))
+    if len(empty) == 1:
+        ((line, section),) = empty
         where = "" if line is None else f" line {line}:"
         log.warning(
             "%s:%s section '%s' has no value (nothing indented below it, or every key of it commented out), so "
             "the file sets none of its keys; write '%s: {}' where its defaults are meant, or delete the line",
             path, where, section, section.rsplit(".", 1)[-1],
         )  # fmt: skip
+        return
+    named = ", ".join(f"'{section}'" + ("" if line is None else f" (line {line})") for line, section in empty)
+    log.warning(
+        "%s: sections %s have no value (nothing indented below them, or every key of them commented out), so the "
+        "file sets none of their keys; write '%s: {}' (and so on) where their defaults are meant, or delete the lines",
+        path, named, empty[0][1].rsplit(".", 1)[-1],
+    )  # fmt: skip
 
 
 def _below_a_value(data: dict[str, Any], key: str | None) -> bool:
