@@ -97,10 +97,25 @@ def test_a_gallery_in_use_is_refused_naming_the_gallery_and_left_in_place(tmp_pa
     gallery = tmp_path / "site.gallery"
     with lock.gallery_lock(gallery):
         with pytest.raises(FolderInUse, match=rf"^the gallery {gallery} is in use by .*another --gallery$"):
-            lock.gallery_lock(gallery).acquire()
+            lock.gallery_lock(gallery, "--gallery").acquire()  # (as `track --gallery` takes it)
         with lock.gallery_lock(tmp_path / "other.gallery"):  # another gallery in the same folder is free
             pass
     assert list(tmp_path.iterdir()) == [] and tmp_path.is_dir()
+
+
+def test_a_gallery_locked_from_python_is_refused_naming_the_path_not_a_flag(tmp_path):
+    """`with gallery_lock(path):` in a program (docs/gallery.md) said "choose another --gallery" to a user who never
+    typed a command-line flag: the library's refusals name the path; the commands add their option."""
+    gallery = tmp_path / "site.gallery"
+    with lock.gallery_lock(gallery), pytest.raises(FolderInUse) as refused:
+        lock.gallery_lock(gallery).acquire()
+    message = str(refused.value)
+    assert message.startswith(f"the gallery {gallery} is in use by") and message.endswith("choose another path")
+    assert "--" not in message, message
+    (tmp_path / "file").write_text("")
+    with pytest.raises(NotADirectoryError) as refused:
+        lock.gallery_lock(tmp_path / "file" / "sub" / "site.gallery", make_folder=True)
+    assert str(refused.value).endswith("choose another path") and "--" not in str(refused.value), refused.value
 
 
 def test_a_gallery_in_a_folder_that_is_not_writable_is_one_error_naming_the_gallery(tmp_path, monkeypatch):
@@ -118,7 +133,7 @@ def test_a_gallery_in_a_folder_that_is_not_writable_is_one_error_naming_the_gall
 
     monkeypatch.setattr(lock.os, "open", read_only)
     with pytest.raises(OSError) as refused:
-        lock.gallery_lock(folder / "people.npz").acquire()
+        lock.gallery_lock(folder / "people.npz", "--gallery").acquire()
     message = str(refused.value)
     assert message == (
         f"the gallery {folder / 'people.npz'} cannot be used: {folder} is not writable (Read-only file system): "
@@ -157,7 +172,7 @@ def test_a_gallery_in_a_missing_folder_is_not_locked_and_no_folder_is_made(tmp_p
     assert [p.name for p in gallery.parent.iterdir()] == ["site.gallery"]
     (tmp_path / "file").write_text("")
     with pytest.raises(NotADirectoryError, match=f"{tmp_path / 'file'}.*choose another --gallery"):
-        lock.gallery_lock(tmp_path / "file" / "sub" / "site.gallery", make_folder=True)
+        lock.gallery_lock(tmp_path / "file" / "sub" / "site.gallery", "--gallery", make_folder=True)
 
 
 @pytest.mark.parametrize("command", ["rm", "prune"])

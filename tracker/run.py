@@ -567,7 +567,7 @@ def run_track(options: TrackOptions, notify: Callable[[str], None] | None = None
         elif out is not None:  # before any model loads: the run about to be replaced could still be resumed
             _note_replaced_run(out, notify)
         if options.gallery is not None:  # read, added to and written back by one run at a time (its folder made)
-            held.enter_context(gallery_lock(options.gallery, make_folder=True))
+            held.enter_context(gallery_lock(options.gallery, "--gallery", make_folder=True))
         gallery = open_gallery(options.gallery, cfg)
         # before the sources it holds: made with another ReID model, the way on for those (--relink) ends at it
         check_gallery_model(cfg, gallery)  # (no model loads: the ReID's weights file is hashed, as it is anyway)

@@ -218,11 +218,13 @@ def _holder(fd: int) -> str:
 
 
 def gallery_lock(
-    path: str | Path, option: str | None = "--gallery", make_folder: bool = False
+    path: str | Path, option: str | None = "path", make_folder: bool = False
 ) -> FolderLock | contextlib.nullcontext[None]:
     """The lock of the identity gallery file `path` (`.<name>.lock` in its folder): one run at a time loads it, adds
     to it and writes it back (`track --gallery`, `track batch --gallery`, `track gallery rm|prune`, `Gallery.save`).
-    `option` names, in the errors, what chooses another gallery file (None: nothing does, `track gallery rm FILE`).
+    `option` names, in the errors, what chooses another gallery file: the `path` given, for a program calling it
+    ("... choose another path"); a command its option (`track --gallery` passes "--gallery": a library user was told
+    to choose another --gallery, a flag never typed); None: nothing does (`track gallery rm FILE`).
 
     A gallery whose folder does not exist is not locked (a lock would create the folder): the caller's own error
     names the missing folder or file, and with no folder there is no gallery another run could be writing; unless
