@@ -338,11 +338,19 @@ def _pickled(tracker: Tracker) -> Tracker:
     return pickle.loads(pickle.dumps(tracker))
 
 
-@pytest.mark.parametrize(("fork", "method"), [(_deep_copy, "__deepcopy__"), (_pickled, "__reduce_ex__")])
-def test_a_copy_or_pickle_taken_during_a_call_is_refused(fork, method):
+@pytest.mark.parametrize(
+    ("fork", "refusal"),
+    [
+        (_deep_copy, r"copy\.deepcopy\(tracker\) is refused while a call"),
+        (_pickled, "a Tracker cannot be pickled while"),
+    ],
+)
+def test_a_copy_or_pickle_taken_during_a_call_is_refused(fork, refusal):
     """A fork made while the tracker is in the middle of a frame (here from inside the frame's ReID callback, as
     another thread would: a service checkpointing a stream's tracker) would copy a half-made frame (the Kalman state
-    moved on, the tracks not yet matched; a pickle was taken so): refused as any second call is, and taken after."""
+    moved on, the tracks not yet matched; a pickle was taken so): refused as any second call is, and taken after.
+    The RuntimeError says what was refused and what to do: it said "Tracker.__reduce_ex__ called while another
+    call", a method the user never called."""
     from tracker.testing import identity_embeddings
 
     looks = identity_embeddings(2, 16)
@@ -351,8 +359,9 @@ def test_a_copy_or_pickle_taken_during_a_call_is_refused(fork, method):
     refused = []
 
     def embed(rows):
-        with pytest.raises(RuntimeError, match=rf"Tracker.{method} called while another call"):
+        with pytest.raises(RuntimeError, match=refusal) as error:
             fork(tracker)
+        assert "__" not in str(error.value) and "between calls" in str(error.value), error.value
         refused.append(True)
         return looks[rows]
 
@@ -361,6 +370,39 @@ def test_a_copy_or_pickle_taken_during_a_call_is_refused(fork, method):
     restored = fork(tracker)
     assert restored.core.frame_index == 1, "after the call, a copy is taken"
     assert [o.track_id for o in restored.update_detections(boxes, [0.9, 0.8], embeddings=looks)] == [1, 2]
+
+
+def test_a_pickle_from_another_thread_while_update_runs_says_to_pickle_between_calls():
+    """A service checkpointing a camera's tracker from its own thread while the camera's thread is in `update`: the
+    pickle was refused with "Tracker.__reduce_ex__ called while another call on this tracker runs", a method the
+    user never called; now one RuntimeError says the pickle is refused mid-call and to take it between calls."""
+    import pickle
+
+    from tracker.testing import identity_embeddings
+
+    looks = identity_embeddings(2, 16)
+    boxes = np.array([[0, 0, 10, 20], [40, 0, 50, 20.0]])
+    tracker = Tracker(TrackerConfig(), 25.0)
+    in_call, release = threading.Event(), threading.Event()
+
+    def embed(rows):
+        in_call.set()
+        assert release.wait(10), "the pickling thread did not finish"
+        return looks[rows]
+
+    caller = threading.Thread(target=lambda: tracker.update_detections(boxes, [0.9, 0.8], embed=embed))
+    caller.start()
+    try:
+        assert in_call.wait(10), "update_detections asked for no look"
+        with pytest.raises(RuntimeError) as refused:
+            pickle.dumps(tracker)
+    finally:
+        release.set()
+        caller.join(10)
+    message = str(refused.value)
+    assert message.startswith("a Tracker cannot be pickled while a call on it runs"), message
+    assert "take it between calls" in message and "__reduce_ex__" not in message, message
+    assert pickle.loads(pickle.dumps(tracker)).core.frame_index == 1, "between calls it pickles"
 
 
 def test_stream_of_a_reader_refilling_one_buffer_tracks_each_frame_as_it_was_read():

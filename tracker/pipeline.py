@@ -78,27 +78,43 @@ _Method = TypeVar("_Method", bound=Callable[..., Any])
 _Value = TypeVar("_Value")
 
 
-def _one_call_at_a_time(method: _Method, name: str | None = None) -> _Method:
+def _one_call_at_a_time(method: _Method, name: str | None = None, refusal: str | None = None) -> _Method:
     """`method` of a Tracker, refused with RuntimeError while another guarded call on the same tracker runs (from
     another thread, or from inside an `embed` callback): two calls at once interleave their reads and writes of
     the tracks (IndexErrors, or tracks silently corrupted). The lock is only tried, never waited for. The error
-    names the public method `name` the user called (default: `method`'s own name). Typed as `method` itself, so
-    that type checkers see the public methods' own signatures (as `Callable` they were `(*Any, **Any) -> Any`)."""
-    called = name or method.__name__
+    names the public method `name` the user called (default: `method`'s own name), or is `refusal` (what a user
+    did: `pickle.dumps(tracker)`, not a dunder method it runs). Typed as `method` itself, so that type checkers see
+    the public methods' own signatures (as `Callable` they were `(*Any, **Any) -> Any`)."""
+    busy = refusal or (
+        f"Tracker.{name or method.__name__} called while another call on this tracker runs (another thread?): a "
+        "Tracker takes one call at a time; use one Tracker per thread or stream, or hold a lock around it"
+    )
 
     @functools.wraps(method)
     def guarded(self: Tracker, *args: Any, **kwargs: Any) -> Any:
         if not self._calling.acquire(blocking=False):
-            raise RuntimeError(
-                f"Tracker.{called} called while another call on this tracker runs (another thread?): a "
-                "Tracker takes one call at a time; use one Tracker per thread or stream, or hold a lock around it"
-            )
+            raise RuntimeError(busy)
         try:
             return method(self, *args, **kwargs)
         finally:
             self._calling.release()
 
     return guarded  # type: ignore[return-value]
+
+
+def _refused_during_a_call(refusal: str) -> Callable[[_Method], _Method]:
+    """`_one_call_at_a_time` for a method Python calls for the user (`pickle`, `copy.deepcopy`), whose name the user
+    never wrote: the RuntimeError is `refusal` ("Tracker.__reduce_ex__ called while ..." named neither the pickle
+    nor what to do)."""
+    return lambda method: _one_call_at_a_time(method, refusal=refusal)
+
+
+# what a pickle or a deep copy taken while a call on the tracker runs is told (`_refused_during_a_call`)
+_DURING_A_CALL = (
+    "while a call on it runs (update(), update_detections() or a frame of stream(), from another thread or an embed "
+    "callback): the {what} would hold a half-made frame (the Kalman state moved on, the tracks not yet matched); "
+    "take it between calls, from the thread that makes them or holding one lock around the calls and the {what}"
+)
 
 
 def _open_while_running(method: _Method) -> _Method:
@@ -277,13 +293,13 @@ class Tracker:
         the models too (OpenVINO's cannot be: TypeError; `close()` first, or build the models in the other process)."""
         return {key: value for key, value in self.__dict__.items() if key not in _NOT_COPIED}
 
-    @_one_call_at_a_time
+    @_refused_during_a_call("a Tracker cannot be pickled " + _DURING_A_CALL.format(what="pickle"))
     def __reduce_ex__(self, protocol: Any) -> Any:
         """`pickle` (a service's checkpoint): refused with RuntimeError while another call on the tracker runs, as a
         deep copy is; it would pickle a half-made frame (the Kalman state moved on, the table not yet)."""
         return super().__reduce_ex__(protocol)
 
-    @_one_call_at_a_time
+    @_refused_during_a_call("copy.deepcopy(tracker) is refused " + _DURING_A_CALL.format(what="copy"))
     def __deepcopy__(self, memo: dict) -> Tracker:
         """`copy.deepcopy(tracker)` forks the tracking state (tracks, banks, gallery, camera motion) and shares the
         detector and ReID models, which hold no tracking state: the fork costs no model memory and works with
