@@ -184,6 +184,54 @@ def test_a_camera_of_another_d_is_refused_by_the_live_tracks_others_offer():
     assert [o.track_id for o in out] == [1] and gallery.dim == 8
 
 
+@pytest.mark.parametrize("given", ["embed", "embeddings"])
+def test_two_trackers_of_other_embedding_sizes_on_one_gallery_are_refused_at_the_second_ones_first_look(given):
+    """Two cameras with ReIDs of other sizes (D = 16 and 32) on one `Gallery`, both starting together: the second's
+    looks passed while the gallery held nothing and its first camera had offered no track yet, and the run failed
+    frames later in the middle of a frame (a newcomer's search, `Gallery.match`: "embeddings have D = 32, the gallery
+    holds D = 16" after its tracks had moved on). Now the second camera's first look is refused, naming both sizes,
+    before its frame changes anything; the first camera tracks on, and a third of the first's size joins."""
+    gallery = Gallery(load_config(overrides=["device=cpu"]).gallery)
+    cfg = load_config(overrides=["device=cpu"])
+    first, second, third = (Tracker(cfg, frame_rate=FPS, gallery=gallery) for _ in range(3))
+    rng = np.random.default_rng(0)
+    box = np.array([[100.0, 100.0, 150.0, 220.0]])
+
+    def step(tracker: Tracker, dim: int) -> list:
+        looks = rng.normal(size=(1, dim))
+        if given == "embed":
+            return tracker.update_detections(box, [0.9], embed=lambda rows: looks[rows])
+        return tracker.update_detections(box, [0.9], embeddings=looks)
+
+    step(first, 16)
+    assert len(gallery) == 0 and gallery.dim is None, "nothing stored nor offered yet: the gallery knew no D"
+    for _ in range(3):
+        with pytest.raises(ValueError, match=r"D = 32, the gallery holds D = 16 \(the looks of another Tracker"):
+            step(second, 32)
+    assert second.core.frame_index == 0 and len(second.core.tracks) == 0, "refused before the frame changed it"
+    for _ in range(10):
+        step(first, 16)
+        step(third, 16)
+    assert first.core.frame_index == 11 and third.core.frame_index == 10
+
+
+def test_a_tracker_restored_with_its_gallery_tells_it_its_size():
+    """A gallery pickled with its tracker (a checkpoint) keeps no stream's D (it is not saved); the tracker restored
+    onto it says its banks' D as it attaches, so a camera of another size joining the restored gallery is refused at
+    its first look as it would have been before the pickle."""
+    gallery = Gallery(load_config(overrides=["device=cpu"]).gallery)
+    cfg = load_config(overrides=["device=cpu"])
+    first = Tracker(cfg, frame_rate=FPS, gallery=gallery)
+    rng = np.random.default_rng(0)
+    box = np.array([[100.0, 100.0, 150.0, 220.0]])
+    first.update_detections(box, [0.9], embeddings=rng.normal(size=(1, 16)))
+    restored = pickle.loads(pickle.dumps(first))
+    assert restored.gallery is not None and restored.gallery.dim is None, "nothing stored nor offered"
+    other = Tracker(cfg, frame_rate=FPS, gallery=restored.gallery)
+    with pytest.raises(ValueError, match=r"D = 32, the gallery holds D = 16 \(the looks of another Tracker"):
+        other.update_detections(box, [0.9], embeddings=rng.normal(size=(1, 32)))
+
+
 def test_from_config_names_the_first_video_and_a_name_that_is_not_a_str_is_refused(monkeypatch):
     """`Tracker.from_config` had no `source_name`, so the README's gallery example recorded its sightings as "-"
     (`Tracker(source_name=...)` was the only way, and took a Path or a number silently). Both take the name and refuse

@@ -443,14 +443,16 @@ class TrackerCore:
 
     def check_embedding_dim(self, dim: int, name: str = "embeddings") -> None:
         """Raise ValueError, naming `name` (the argument that gave them), when embeddings of size `dim` are not the
-        D the banks hold, or, before the banks hold any, the D the gallery holds: refused before anything changes
-        (checked only when a new track is searched in the gallery, it would already be that track's bank's D)."""
-        verb = "has" if name != "embeddings" else "have"
-        if self.bank.dim is not None and dim != self.bank.dim:
-            raise ValueError(f"{name} {verb} D = {dim}, the tracker's banks hold D = {self.bank.dim}")
-        held = None if self.gallery is None else self.gallery.dim
-        if held is not None and dim != held:
-            raise ValueError(f"{name} {verb} D = {dim}, the gallery holds D = {held}")
+        D the banks hold, or, before the banks hold any, the D the gallery holds or another tracker sharing it looks
+        with (`Gallery.join`, which records this one's D): refused before anything changes (checked only when a new
+        track is searched in the gallery, it would already be that track's bank's D; two trackers of two ReIDs
+        sharing a gallery failed so, in the middle of a frame)."""
+        if self.bank.dim is not None:
+            if dim != self.bank.dim:
+                verb = "has" if name != "embeddings" else "have"
+                raise ValueError(f"{name} {verb} D = {dim}, the tracker's banks hold D = {self.bank.dim}")
+            return
+        self.gallery_link.join(self, dim, name)
 
     @property
     def _min_hits(self) -> int:

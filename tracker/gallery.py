@@ -149,6 +149,7 @@ class Gallery(GalleryFiles, GallerySearch, GalleryLive, GalleryRetention, Galler
         self._sources: weakref.WeakSet[Any] = weakref.WeakSet()  # the streams searching this gallery (`attach`)
         # stream -> global ID -> its live track's looks, held weakly: a stream deleted without `reset` offers none
         self._live: weakref.WeakKeyDictionary[Any, dict[int, LiveLooks]] = weakref.WeakKeyDictionary()
+        self._dims: weakref.WeakKeyDictionary[Any, int] = weakref.WeakKeyDictionary()  # stream -> its looks' D (`join`)
         self._pickled_streams = 0  # the streams it served when its trackers were pickled (`GalleryLive.restored_for`)
 
     def __getstate__(self) -> dict[str, Any]:
@@ -162,7 +163,7 @@ class Gallery(GalleryFiles, GallerySearch, GalleryLive, GalleryRetention, Galler
         other threads add to it or a save ends: the identities and the index (changed in place) are copied then,
         as pickle reads the state only after this returns (the index's copy costs a copy of its prototypes).
         """
-        skipped = ("_guard", "_sources", "_live", "_saving", "_pickled_streams")
+        skipped = ("_guard", "_sources", "_live", "_dims", "_saving", "_pickled_streams")
         with self._guard:
             state = {key: value for key, value in self.__dict__.items() if key not in skipped}
             return state | {
@@ -175,7 +176,11 @@ class Gallery(GalleryFiles, GallerySearch, GalleryLive, GalleryRetention, Galler
     def __setstate__(self, state: dict[str, Any]) -> None:  # a checkpoint pickled before `_file` existed
         defaults: dict[str, Any] = {"_file": None, "_class_names": {}, "_linked": {}, "_pickled_streams": 0}
         self.__dict__.update(defaults | state)
-        self._sources, self._live = weakref.WeakSet(), weakref.WeakKeyDictionary()
+        self._sources, self._live, self._dims = (
+            weakref.WeakSet(),
+            weakref.WeakKeyDictionary(),
+            weakref.WeakKeyDictionary(),
+        )
         self._guard = threading.RLock()
         self._saving = 0
 

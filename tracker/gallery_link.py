@@ -130,11 +130,20 @@ class GalleryLink:
 
     def attach(self, stream: object) -> None:
         """Register `stream` (its core) with the gallery, if any: a new stream, or one restored from a copy or a
-        checkpoint. A copy's gallery holds no live tracks (`Gallery.__getstate__`): what this stream offered is
-        forgotten, and its live tracks are offered again."""
+        checkpoint, whose banks' D the gallery is told (`Gallery.join`: a copy keeps no stream's D). A copy's
+        gallery holds no live tracks (`Gallery.__getstate__`): what this stream offered is forgotten, and its live
+        tracks are offered again."""
         self._published = {}
         if self.gallery is not None:  # (a stream searching it: with another, each offers its live tracks)
             self.gallery.attach(stream)
+            if self.bank.dim is not None:
+                self.gallery.join(stream, self.bank.dim)
+
+    def join(self, stream: object, dim: int, name: str = "embeddings") -> None:
+        """`stream` gives looks of D `dim`, its first (its banks hold none yet): the gallery, if any, refuses
+        another D than its own or another stream's sharing it, naming `name` and both sizes (`Gallery.join`)."""
+        if self.gallery is not None:
+            self.gallery.join(stream, dim, name)
 
     def reset(self, stream: object) -> None:
         """The video ended: `stream`'s live tracks are no longer offered, and no track is searched. Store the tracks

@@ -30,6 +30,35 @@ class GalleryLive(GalleryState):
         gallery. Held weakly: a stream whose object is gone no longer counts. See `shared`."""
         self._sources.add(source)
 
+    @locked
+    def join(self, source: object, dim: int, name: str = "embeddings") -> None:
+        """Record that the stream `source` (`attach`) looks with embeddings of D `dim`: said at its first look (or
+        restored holding looks), so that a stream whose ReID gives another D than the gallery's, or than another
+        stream's sharing it, is refused at that moment, before its frame changes anything. (Two Trackers of other
+        ReIDs sharing one Gallery failed later, in the middle of a frame: a newcomer's search in `Gallery.match`,
+        after the tracks had moved on.) Held weakly, as `attach`.
+
+        Raises:
+            ValueError: `dim` is not the D of the gallery's model or stored identities, nor of the looks another
+                stream sharing it joined with or offers (`publish`): the message names `name` (the argument that
+                gave them) and both sizes.
+        """
+        verb = "has" if name != "embeddings" else "have"
+        held = self.model.dim if self.model is not None and self.model.dim is not None else self._stored_dim()
+        if held is not None and dim != held:
+            raise ValueError(f"{name} {verb} D = {dim}, the gallery holds D = {held}")
+        other = next((d for s, d in list(self._dims.items()) if s is not source and d != dim), None)
+        if other is None:
+            offered = (look for s, live in list(self._live.items()) if s is not source for look in live.values())
+            other = next((look.prototypes.shape[1] for look in offered if look.prototypes.shape[1] != dim), None)
+        if other is not None:
+            raise ValueError(
+                f"{name} {verb} D = {dim}, the gallery holds D = {other} (the looks of another Tracker sharing it: "
+                "trackers sharing one Gallery need one ReID model, one embedding size; give this one a Gallery of "
+                "its own)"
+            )
+        self._dims[source] = int(dim)
+
     @property
     @locked
     def streams(self) -> int:

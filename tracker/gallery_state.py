@@ -39,6 +39,7 @@ class GalleryState:
     _guard: threading.RLock
     _sources: weakref.WeakSet[Any]
     _live: weakref.WeakKeyDictionary[Any, dict[int, LiveLooks]]
+    _dims: weakref.WeakKeyDictionary[Any, int]
     _pickled_streams: int
 
     if TYPE_CHECKING:  # (defined by `Gallery` and its parts; declared here so that each part may call them)
@@ -72,6 +73,8 @@ class GalleryState:
         def _checked_looks(self, embeddings: np.ndarray) -> np.ndarray: ...
 
         def _check_dim(self, dim: int) -> None: ...
+
+        def _stored_dim(self) -> int | None: ...
 
         def _ensure_index(self) -> ExactIndex | InvertedFileIndex: ...
 
