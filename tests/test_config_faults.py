@@ -214,6 +214,26 @@ def test_a_fault_of_the_file_names_its_line(tmp_path, association, group, line, 
         assert str(err).startswith(f"{path}: line {line}: "), str(err)
 
 
+def test_a_file_with_several_unknown_keys_names_them_all_in_one_error(tmp_path):
+    """A config file with five mistyped keys was refused naming one alone ("line 8: unknown config key 'nosuch';
+    known keys: ..."): the user mended it, ran again, and met the next, five runs for one file.
+    The one error names the first as before, then every other one with its line and its did-you-mean where there is
+    one, and not another list of a section's known keys (the first's, once, is what it was)."""
+    path = tmp_path / "site.yaml"
+    path.write_text("detector:\n  confidance: 0.3\n  bogus: 1\nreid:\n  modle: none\nmotion:\n  foo: 2\nnosuch: 1\n")
+    err = str(raises_config_error("unknown config key", lambda: load_config(path)))
+    assert err.startswith(f"{path}: line 8: unknown config key 'nosuch'; known keys: device, "), err
+    also = err.split("; also unknown: ", 1)[1]
+    assert also == (
+        "'detector.confidance' (line 2; did you mean 'detector.confidence'?), 'detector.bogus' (line 3), "
+        "'reid.modle' (line 5; did you mean 'reid.model'?), 'motion.foo' (line 7)"
+    ), err
+    assert err.count("known keys") == 1, err
+    path.write_text("detector:\n  confidance: 0.3\n")  # (one unknown key: said as it was)
+    err = str(raises_config_error("unknown config key", lambda: load_config(path)))
+    assert err == f"{path}: line 2: unknown config key 'detector.confidance'; did you mean 'detector.confidence'?", err
+
+
 def test_a_file_fault_of_a_key_it_does_not_write_names_no_line_of_another(tmp_path):
     """`high_score: 0.05` with the default low_score 0.1: the relation names low_score, which the file does not
     write; the line given is its section's (where to add or fix it), never an unrelated line."""

@@ -255,13 +255,22 @@ def _bound(bound: float) -> str:
 
 
 def _unknown_key(key: str, cls: type, prefix: str, root: type) -> ConfigError:
+    """The error of `key`, not a key of the config dataclass `cls` (at `prefix`, in the whole config `root`):
+    `_unknown`'s."""
+    return _unknown(key, cls, prefix, root)[0]
+
+
+def _unknown(key: str, cls: type, prefix: str, root: type) -> tuple[ConfigError, str]:
     """The error of `key`, not a key of the config dataclass `cls` (at `prefix`, in the whole config `root`): a
     did-you-mean of the keys of `cls`'s sections it is (`bank_capacity`: `appearance.bank_capacity`), else of the
     keys of that name elsewhere in `root` (written under another section: `motion.max_seconds_lost` is
     `lifecycle.max_seconds_lost`, `reid.device` is `device`) and the closest key of `cls` in any case (`TopK`:
-    `topk`), else the known keys. A key of an earlier version (`REMOVED_KEYS`) is told what became of it instead."""
+    `topk`), else the known keys. A key of an earlier version (`REMOVED_KEYS`) is told what became of it instead.
+    With its short hint, as another unknown key's error names it (`ConfigError.also_unknown`): the did-you-mean
+    alone, "" for the known keys (a list the error names once)."""
     if (became := REMOVED_KEYS.get(f"{prefix}{key}")) is not None:
-        return ConfigError(f"config key '{prefix}{key}' of an earlier version was {became}", key=f"{prefix}{key}")
+        message = f"config key '{prefix}{key}' of an earlier version was {became}"
+        return ConfigError(message, key=f"{prefix}{key}"), "a key of an earlier version"
     known = [f.name for f in fields(cls)]
     close = _keys_of_sections(cls, key, prefix)
     if not close and prefix:  # (a key of another section had "known keys: ..." of this one, or a near name here)
@@ -270,12 +279,39 @@ def _unknown_key(key: str, cls: type, prefix: str, root: type) -> ConfigError:
     if not close and key.lower() in PEER_NAMES:  # (`--set track_buffer=30`, `detector.conf=0.3`)
         ours, differs = PEER_NAMES[key.lower()]
         hint = f"; did you mean '{ours}'? (Ultralytics' and BoxMOT's {key.lower()}{differs})"
-        return ConfigError(f"unknown config key '{prefix}{key}'{hint}", key=f"{prefix}{key}")
+        return ConfigError(f"unknown config key '{prefix}{key}'{hint}", key=f"{prefix}{key}"), f"did you mean '{ours}'?"
     if not close or prefix:
         close += [f"{prefix}{name}" for name in difflib.get_close_matches(key.lower(), known, n=1)]
     close = list(dict.fromkeys(close))  # (`appearance.TopK`: its own section's key, found both ways)
-    hint = f"; did you mean {' or '.join(map(repr, close))}?" if close else f"; known keys: {', '.join(known)}"
-    return ConfigError(f"unknown config key '{prefix}{key}'{hint}", key=f"{prefix}{key}")
+    meant = f"did you mean {' or '.join(map(repr, close))}?" if close else ""
+    hint = f"; {meant}" if close else f"; known keys: {', '.join(known)}"
+    return ConfigError(f"unknown config key '{prefix}{key}'{hint}", key=f"{prefix}{key}"), meant
+
+
+def _unknown_keys(cls: type, data: Any, prefix: str, root: type) -> list[tuple[ConfigError, str]]:
+    """Every key of `data` (a nested mapping, as read from YAML) that the config dataclass `cls` (at `prefix`, in
+    `root`) has not, as `_unknown` tells it, in the order `build_section` meets them (a mapping's own keys, then its
+    sections' in the dataclass's order)."""
+    if not isinstance(data, dict):
+        return []
+    known = {f.name for f in fields(cls)}
+    found = [_unknown(str(key), cls, prefix, root) for key in data if key not in known]
+    for f in fields(cls):
+        section = _section_class(f)
+        if section is not None and f.name in data:
+            found += _unknown_keys(section, data[f.name], f"{prefix}{f.name}.", root)
+    return found
+
+
+def _naming_all_unknown(error: ConfigError, cls: type, data: Any, prefix: str) -> ConfigError:
+    """`error`, the whole config's (`cls` at `prefix`, of `data`), where it is an unknown key's: with the config's
+    other unknown keys (`ConfigError.also_unknown`; a file of several typos took a run for each). Any other error as
+    it is."""
+    unknown = _unknown_keys(cls, data, prefix, cls)
+    if len(unknown) < 2 or error.also_unknown or (error.key, str(error)) != (unknown[0][0].key, str(unknown[0][0])):
+        return error
+    also = tuple((str(other.key), None, hint) for other, hint in unknown[1:])
+    return ConfigError(error.args[0], key=error.key, index=error.index, also_unknown=also)
 
 
 def _keys_of_sections(cls: type, key: str, prefix: str) -> list[str]:
@@ -305,8 +341,14 @@ def build_section(cls: type, data: Any, prefix: str = "", root: type | None = No
         prefix: `cls`'s dotted name with a trailing dot (`motion.`), "" for the whole config.
         root: the whole config's dataclass, where an unknown key is looked up in the other sections (None: `cls`).
     Raises:
-        ConfigError: the first unknown key, wrong type, out-of-range value or broken relation, named as in YAML.
+        ConfigError: the first unknown key, wrong type, out-of-range value or broken relation, named as in YAML;
+            an unknown key's with the others the whole config (`root` None) holds (`ConfigError.also_unknown`).
     """
+    if root is None:
+        try:
+            return build_section(cls, data, prefix, cls)
+        except ConfigError as error:
+            raise _naming_all_unknown(error, cls, data, prefix) from None
     if data is None:
         data = {}
     if not isinstance(data, dict):

@@ -26,12 +26,36 @@ class ConfigError(ValueError):
             `load_config` finds the file line of a file's fault from it (and `index`), never from the message.
         index: the positions of the list item at fault within `key`'s list, outermost first (`(1, 1)` for
             `classes.compatible_groups[1][1]`); () when the error is about the key itself.
+        also_unknown: where `key` is unknown, the other unknown keys of the same config, each (dotted key, its file
+            line or None, a short hint or ""): the message names them after its own ("; also unknown: 'reid.modle'
+            (line 5; did you mean 'reid.model'?)"), so that one run names every mistyped key of a file.
     """
 
-    def __init__(self, message: str, *, key: str | None = None, index: tuple[int, ...] = ()) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        key: str | None = None,
+        index: tuple[int, ...] = (),
+        also_unknown: tuple[tuple[str, int | None, str], ...] = (),
+    ) -> None:
         super().__init__(message)
         self.key = key
         self.index = tuple(index)
+        self.also_unknown = tuple(also_unknown)
+
+    def __str__(self) -> str:
+        said = super().__str__()
+        if not self.also_unknown:
+            return said
+        named = []
+        for key, line, hint in self.also_unknown:
+            notes = "; ".join(note for note in ("" if line is None else f"line {line}", hint) if note)
+            named.append(f"'{key}'" + (f" ({notes})" if notes else ""))
+        return f"{said}{ALSO_UNKNOWN}{', '.join(named)}"
+
+
+ALSO_UNKNOWN = "; also unknown: "  # what a ConfigError of an unknown key says before the config's other unknown keys
 
 
 class Section:

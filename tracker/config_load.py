@@ -366,10 +366,13 @@ def _below_a_value(data: dict[str, Any], key: str | None) -> bool:
 
 
 def _in_file(exc: ConfigError, path: Path, text: str) -> ConfigError:
-    """`exc`, a fault of the config file at `path` (whose text is `text`), said with the file and the key's line."""
+    """`exc`, a fault of the config file at `path` (whose text is `text`), said with the file and the key's line;
+    the other unknown keys it names (`ConfigError.also_unknown`) each with its line, in the file's order."""
     line = _key_line(text, exc.key, exc.index)
     where = "" if line is None else f"line {line}: "
-    return ConfigError(f"{path}: {where}{exc}", key=exc.key, index=exc.index)
+    also = [(key, _key_line(text, key), hint) for key, _, hint in exc.also_unknown]
+    also.sort(key=lambda named: (named[1] is None, named[1] or 0))
+    return ConfigError(f"{path}: {where}{exc.args[0]}", key=exc.key, index=exc.index, also_unknown=tuple(also))
 
 
 def _key_line(text: str, key: str | None, index: tuple[int, ...] = ()) -> int | None:
