@@ -638,3 +638,18 @@ def test_a_gap_whose_advance_is_interrupted_advances_the_rest_when_its_frame_is_
     again = run(True)
     assert again[:2] == straight[:2]
     assert again[2] == (1, 59, 0, pytest.approx(2.0))
+
+
+def test_a_time_earlier_than_the_guess_for_frames_without_one_does_not_date_the_frame_back():
+    """A frame without a time is guessed one frame after the one before; a time given next that is earlier than that
+    guess (but later than the last time given) is the next frame, so its stream time is one frame after the frame
+    before, not back before the frames without times: the stream time only goes forward, and an identity seen in
+    all 14 frames spans 1.3 s (it spanned 0.25 s, frame 12 dated 0.95 s before frame 11)."""
+    tracker, _ = gallery_walker([0.0] + [None] * 10 + [0.05, 0.15, 0.25])
+    seen = tracker.core.gallery_link.times.seen
+    times = [seen[frame] for frame in sorted(seen)]
+    assert times == sorted(times) and len(set(times)) == len(times), times
+    tracker.reset()
+    (stored,) = tracker.gallery.identities
+    assert (stored.first_seen.frame, stored.last_seen.frame) == (1, 14)
+    assert stored.last_seen.time - stored.first_seen.time == pytest.approx(1.3, abs=1e-6)

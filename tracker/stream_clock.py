@@ -138,10 +138,12 @@ class StreamClock:
 
     def stream_time(self, timestamp: float | None) -> float:
         """The stream time (`elapsed`) a frame at `timestamp` (checked by `gap`) takes when it is counted next: its
-        time after the last frame's, else one frame after it (0.0 for the first frame). Changes nothing."""
+        time after the last frame's, else one frame after it (0.0 for the first frame): also for a time at or before
+        the last frame's guessed one (frames without a time since the last given, guessed a frame apart, came faster),
+        so that the stream time only goes forward. Changes nothing."""
         if self.elapsed is None:
             return 0.0
-        if timestamp is None or self.last is None:
+        if timestamp is None or self.last is None or timestamp <= self.last:
             return self.elapsed + 1.0 / self.frame_rate
         return self.elapsed + (timestamp - self.last)
 
