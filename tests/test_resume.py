@@ -1046,6 +1046,27 @@ def test_a_sequence_and_its_image_folder_resume_one_run(tmp_path, monkeypatch, f
     assert "finished (60 frames): nothing to resume" in capsys.readouterr().out
 
 
+def test_a_sequence_whose_image_folder_is_a_link_resumes_as_one_run(
+    tmp_path, monkeypatch, fake_models, frame_clock, capsys
+):
+    """A sequence whose img1 is a symbolic link to its frames elsewhere (a dataset kept on another disk): `track SEQ`
+    and `track SEQ/img1` read it as the same sequence, so either resumes the other's run. The run's identity took the
+    link's real path before asking whether it is a sequence's image folder, so SEQ/img1 was the frames' folder,
+    not SEQ, and the resume was refused."""
+    frames = mot_sequence(tmp_path / "frames", scene(FRAMES)) / "img1"
+    seq = tmp_path / "SEQ"
+    seq.mkdir()
+    (seq / "seqinfo.ini").write_text((tmp_path / "frames" / "seqinfo.ini").read_text())
+    (seq / "img1").symlink_to(frames, target_is_directory=True)
+    (tmp_path / "frames" / "seqinfo.ini").unlink()  # (the frames' folder is no sequence of its own)
+    args = ["--quiet", "--no-save-video"]
+    for first, then in ((seq, seq / "img1"), (seq / "img1", seq)):
+        out = tmp_path / f"run-{first.name}"
+        killed_run(monkeypatch, [str(first), *args, "--out", str(out)], out)
+        assert main([str(then), *args, "--resume", "--out", str(out)]) == 0, capsys.readouterr().err
+        capsys.readouterr()
+
+
 def test_a_run_whose_reid_crashes_is_not_reported_finished(clip, reference, tmp_path, monkeypatch, frame_clock, capsys):
     """The ReID raises (a GPU out of memory) mid-run: summary.json records the error instead of a finished run,
     so `--resume` continues from the last checkpoint (the outputs of an uninterrupted run), and without

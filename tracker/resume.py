@@ -120,7 +120,8 @@ def _source_identity(spec: str, source: FrameSource) -> dict[str, Any]:
     # The real path: `../x/v.mp4`, `/abs/x/v.mp4` and a path through a symbolic link name one file whatever the
     # working directory (`Path.absolute` kept the `..`); the size and modification time still tell files apart.
     # A `file://` URL is the file it names (`local_path`, as `open_source` reads it): one identity with its path.
-    absolute = same_source(os.path.realpath(local_path(spec)))
+    # A sequence's image folder is its sequence before the real path is taken (an img1 that is a link: `same_source`).
+    absolute = same_source(os.path.realpath(tracked_folder(local_path(spec))))
     if source.files:
         digest = hashlib.sha256()
         for file in source.files:
