@@ -234,6 +234,21 @@ def test_a_file_with_several_unknown_keys_names_them_all_in_one_error(tmp_path):
     assert err == f"{path}: line 2: unknown config key 'detector.confidance'; did you mean 'detector.confidence'?", err
 
 
+def test_a_files_unknown_key_is_named_with_its_file_and_line_beside_an_overrides_unknown_keys(tmp_path):
+    """A mistyped key in the file and others in the overrides (`--set`): the error named the file's key with no file
+    and no line (the overrides' keys, named after it, made the error differ from the file's own), where one typo in
+    the file alone is named with both. The overrides' keys are named with no line, not their section's line in the
+    file (they are not in it)."""
+    path = tmp_path / "site.yaml"
+    path.write_text("lifecycle:\n  max_gap_secs: 3\n")
+    overrides = {"lifecycle.bar": 2, "gallery.foo": 1}
+    err = str(raises_config_error("unknown config key", lambda: load_config(path, overrides=overrides)))
+    assert err == (
+        f"{path}: line 2: unknown config key 'lifecycle.max_gap_secs'; did you mean 'lifecycle.max_gap_seconds'?; "
+        "also unknown: 'lifecycle.bar', 'gallery.foo'"
+    ), err
+
+
 def test_a_file_fault_of_a_key_it_does_not_write_names_no_line_of_another(tmp_path):
     """`high_score: 0.05` with the default low_score 0.1: the relation names low_score, which the file does not
     write; the line given is its section's (where to add or fix it), never an unrelated line."""

@@ -306,7 +306,8 @@ def load_file(
     try:
         cfg = parse(data)
     except ConfigError as exc:
-        if file_error is None or path is None or str(exc) != str(file_error):
+        # (the other unknown keys it names, `also_unknown`, may be the overrides': the fault is still the file's)
+        if file_error is None or path is None or (exc.key, exc.args) != (file_error.key, file_error.args):
             raise  # the overrides' own fault, named by the key typed
         raise _in_file(exc, path, text) from None
     if path is not None:
@@ -367,12 +368,23 @@ def _below_a_value(data: dict[str, Any], key: str | None) -> bool:
 
 def _in_file(exc: ConfigError, path: Path, text: str) -> ConfigError:
     """`exc`, a fault of the config file at `path` (whose text is `text`), said with the file and the key's line;
-    the other unknown keys it names (`ConfigError.also_unknown`) each with its line, in the file's order."""
+    the other unknown keys it names (`ConfigError.also_unknown`) each with its line, in the file's order (an
+    override's, which the file does not write, with none: not its section's line)."""
     line = _key_line(text, exc.key, exc.index)
     where = "" if line is None else f"line {line}: "
-    also = [(key, _key_line(text, key), hint) for key, _, hint in exc.also_unknown]
+    also = [(key, _key_line(text, key) if _writes(text, key) else None, hint) for key, _, hint in exc.also_unknown]
     also.sort(key=lambda named: (named[1] is None, named[1] or 0))
     return ConfigError(f"{path}: {where}{exc.args[0]}", key=exc.key, index=exc.index, also_unknown=tuple(also))
+
+
+def _writes(text: str, key: str) -> bool:
+    """Whether the YAML `text` (loaded without error before) writes the dotted `key` itself."""
+    node: Any = yaml.safe_load(text)
+    for part in key.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return False
+        node = node[part]
+    return True
 
 
 def _key_line(text: str, key: str | None, index: tuple[int, ...] = ()) -> int | None:
