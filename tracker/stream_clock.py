@@ -102,6 +102,9 @@ class StreamClock:
     # across `rebase` (None: no frame counted)
     elapsed: float | None = None
     passed: GapCount = NO_GAPS  # the gaps passed (`note_passed`)
+    # a gap's advance was interrupted (`advanced_part`): the rest before its frame is a gap however short, not the
+    # next frame (the frames left of a 59-frame gap stopped 56 in are 0.13 s, under `min_gap_seconds`)
+    rest_of_gap: bool = False
 
     def gap(self, timestamp: float | None, name: str = "timestamp") -> Gap:
         """The gap before a frame at `timestamp` (None: no time given, the next frame). Changes nothing.
@@ -131,7 +134,7 @@ class StreamClock:
                 "(reset() starts another)"
             )
         life = self.lifecycle
-        if seconds < life.min_gap_seconds:
+        if seconds < life.min_gap_seconds and not self.rest_of_gap:
             return Gap(0, seconds, False)
         frames = max(round(seconds * self.frame_rate) - 1, 0)
         return Gap(frames, seconds, frames > 0 and seconds > life.max_gap_seconds)
@@ -154,7 +157,7 @@ class StreamClock:
             self.last = self.given = timestamp
         elif self.last is not None:
             self.last += 1.0 / self.frame_rate
-        self.gap_untracked = False
+        self.gap_untracked = self.rest_of_gap = False
 
     def advanced_to(self, timestamp: float) -> bool:
         """The gap before a frame at `timestamp` was advanced, and the frame not tracked yet: the last frame counted
@@ -170,12 +173,13 @@ class StreamClock:
         self.last = timestamp - 1.0 / self.frame_rate
         if self.elapsed is not None and before is not None:  # (the gap's frames: as long as the gap was)
             self.elapsed += self.last - before
-        self.gap_untracked = True
+        self.gap_untracked, self.rest_of_gap = True, False
         return in_a_row
 
     def advanced_part(self, frames: int) -> None:
         """The first `frames` frames of a gap were advanced and the rest not (the advance failed: an interrupt): the
-        last frame counted is `frames` frames later, so that the frame after the gap, given again, advances the rest.
+        last frame counted is `frames` frames later, so that the frame after the gap, given again, advances the rest
+        (however short: `rest_of_gap`).
         """
         if self.last is not None and frames > 0:
             step = frames / self.frame_rate
@@ -184,13 +188,14 @@ class StreamClock:
                 self.elapsed += step
             # (the rest counted as the gap when it is passed: its frames and seconds together the whole gap's)
             self.passed = self.passed._replace(frames=self.passed.frames + frames, seconds=self.passed.seconds + step)
+            self.rest_of_gap = True
 
     def rebase(self) -> None:
         """The frames' times come from another clock from the next frame on: the next frame with a time is the next
         frame, whatever its time (the time between the clocks is not known); the stream time (`elapsed`) and the
         gaps passed go on."""
         self.last = self.after_gap = self.given = None
-        self.gap_untracked = False
+        self.gap_untracked = self.rest_of_gap = False
 
     def note_passed(self, gap: Gap) -> None:
         """`gap` was passed (advanced, or a scene cut): counted in `passed`."""
@@ -201,7 +206,7 @@ class StreamClock:
     def reset(self) -> None:
         """A new stream: no time yet, no gap passed."""
         self.last = self.after_gap = self.given = self.elapsed = None
-        self.gap_untracked = False
+        self.gap_untracked = self.rest_of_gap = False
         self.passed = NO_GAPS
 
 
