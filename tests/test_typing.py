@@ -245,8 +245,9 @@ CORE_PARTS = [
 def test_the_core_s_frame_path_type_checks(request, tmp_path, monkeypatch):
     """mypy on `TrackerCore` gave 18 errors, and its frame path (bank, kalman, stage 1, the report, the measurement
     noise, the ground line) 23 more: a `FramePairs` of a frame with pairs was read as if its arrays could be None
-    (`frame_view.PairedFrame` now says they are not), and invariants mypy cannot see (the bank's width set with its
-    storage, the Kalman S or its diagonal) are `typing.cast`. No error in these files."""
+    (`frame_view.FramePairs` now types them as set; a frame without pairs is a `NoPairs`), and invariants mypy
+    cannot see (the bank's width set with its storage, the Kalman S or its diagonal) are `typing.cast`. No error in
+    these files."""
     report, errors, status = _mypy_on(CORE_PARTS, request, tmp_path, monkeypatch)
     assert status == 0 and not report.strip(), report + errors
 
