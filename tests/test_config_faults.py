@@ -1321,7 +1321,7 @@ def test_wide_reid_batches_over_requests_on_a_gpu_are_not_said_to_oversubscribe_
     on the CPU (`device: cpu`, or `auto` without CUDA)."""
     from tracker.config import unused_settings
 
-    wide = ["reid.wide_from=2", "reid.requests=2"]
+    wide = ["reid.wide_from=2", "reid.requests=2", "reid.wide_recheck_after=0"]
     monkeypatch.setattr("torch.cuda.is_available", lambda: True)  # (a GPU machine)
     assert unused_settings(load_config(overrides=[*wide, f"device={device}"])) == []
     monkeypatch.setattr("torch.cuda.is_available", lambda: False)
@@ -1397,7 +1397,8 @@ def test_wide_reid_batches_over_requests_on_cpu_0_are_said_to_oversubscribe_the_
     from tracker.config import unused_settings
 
     monkeypatch.setattr("torch.cuda.is_available", lambda: True)  # (a GPU machine, told to use the CPU)
-    said = unused_settings(load_config(overrides=["reid.wide_from=2", "reid.requests=2", "device=cpu:0"]))
+    always = ["reid.wide_from=2", "reid.requests=2", "reid.wide_recheck_after=0"]
+    said = unused_settings(load_config(overrides=[*always, "device=cpu:0"]))
     assert len(said) == 1 and "oversubscribes the CPU" in said[0], said
     said = unused_settings(load_config(overrides=["reid.wide_from=20", "reid.batch_size=24", "device=cpu:0"]))
     assert len(said) == 1 and said[0].startswith("reid.wide_from=20 is not used"), said
@@ -1413,6 +1414,7 @@ def test_wide_reid_batches_split_over_requests_are_told_they_oversubscribe_the_c
     from tracker.config import log_unused_settings, unused_settings
 
     wide = ["reid.wide_from=2", f"reid.wide_threads={threads}", "reid.backend=openvino", "device=cpu"]
+    wide += ["reid.wide_recheck_after=0"]  # (always wide: with a recheck, see the test below)
     with caplog.at_level(logging.WARNING, logger="tracker.config"):
         log_unused_settings(load_config(overrides=[*wide, "reid.requests=2"]))
     said = [r.getMessage() for r in caplog.records]
@@ -1430,6 +1432,22 @@ def test_wide_reid_batches_split_over_requests_are_told_they_oversubscribe_the_c
             assert len(said) == 1 and said[0].startswith("reid.wide_from=5 is not used: no ReID batch is larger than 4")
         else:
             assert said == [], fine
+
+
+@pytest.mark.parametrize("device", ["cpu", "auto"])
+def test_split_requests_with_measured_wide_batches_are_not_said_to_oversubscribe_the_cpu(device, monkeypatch):
+    """`reid.requests=2` set alone was told "reid.wide_from=2 with reid.requests=2 oversubscribes the CPU ... set
+    reid.requests=1 or reid.wide_from=0": wide_from 2 is the default, and with `reid.wide_recheck_after` (10 by
+    default) a split call runs its parts on wide_threads only where its own calls measured faster than on
+    reid.threads (`ThreadChoice`), so no core is oversubscribed for long. Nothing is said; with wide_recheck_after 0
+    (always wide) it is."""
+    from tracker.config import unused_settings
+
+    monkeypatch.setattr("torch.cuda.is_available", lambda: False)
+    for requests in (["reid.requests=2"], ["reid.requests=3", "reid.wide_from=2", "reid.wide_recheck_after=1"]):
+        assert unused_settings(load_config(overrides=[*requests, f"device={device}"])) == [], requests
+    said = unused_settings(load_config(overrides=["reid.requests=2", "reid.wide_recheck_after=0", f"device={device}"]))
+    assert len(said) == 1 and "oversubscribes the CPU" in said[0] and "wide_recheck_after above 0" in said[0], said
 
 
 _ULTRALYTICS_BOTSORT = """\

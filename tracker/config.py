@@ -898,9 +898,10 @@ def unused_settings(cfg: TrackerConfig, devices_here: bool = True) -> list[str]:
     nothing to set), a `reid.wide_from` set (not the default) above the largest static batch (`largest_static_batch`
     of `reid.batch_size`: no batch reaches it) where OpenVINO may run the ReID (not `reid.backend=torch`, nor a GPU,
     whose PyTorch forward ignores wide_from whatever the batch size);
-    and one pair that works against itself: `reid.wide_from` with `reid.requests` > 1 where the models run on the
-    CPU (each request's wide batches on wide_threads at once: more threads than cores; on a GPU the PyTorch forward
-    ignores both).
+    and one pair that works against itself: `reid.wide_from` with `reid.requests` > 1 and `reid.wide_recheck_after` 0
+    where the models run on the CPU (each request's wide batches always on wide_threads at once: more threads than
+    cores; with a recheck, a split call runs wide only where its calls measured faster, and on a GPU the PyTorch
+    forward ignores all three).
 
     `devices_here`: False where the models run on other machines (`track batch` joining a Ray cluster), on which
     `device: auto` resolves: a line that holds only on the CPU is then said of the nodes without a GPU, not decided
@@ -937,13 +938,16 @@ def unused_settings(cfg: TrackerConfig, devices_here: bool = True) -> list[str]:
             f"so every batch runs on reid.threads; set reid.wide_from to at most {largest}{where}"
         )
     # (larger calls are not split over the requests; no part is larger than the largest static batch; OpenVINO
-    # runs on the CPU alone: on a GPU the PyTorch forward ignores reid.requests, and no core is oversubscribed)
-    if reid.requests > 1 and reid.wide_from <= min(SPLIT_LIMIT, largest):
+    # runs on the CPU alone: on a GPU the PyTorch forward ignores reid.requests, and no core is oversubscribed; with
+    # wide_recheck_after > 0 a split call runs wide only where that measured faster: `reid.requests=2` alone, with the
+    # default wide_from, was told it oversubscribed the CPU)
+    if reid.requests > 1 and reid.wide_recheck_after == 0 and reid.wide_from <= min(SPLIT_LIMIT, largest):
         threads = f"{reid.wide_threads} threads" if reid.wide_threads else "all cores (reid.wide_threads=0)"
         unused.append(
             f"reid.wide_from={reid.wide_from} with reid.requests={reid.requests} oversubscribes the CPU: the "
-            f"{reid.requests} parts of a split call run at once, and each of {reid.wide_from} crops or more on "
-            f"{threads}; set reid.requests=1 (wide batches use the cores) or reid.wide_from=0{where}"
+            f"{reid.requests} parts of a split call run at once, and with reid.wide_recheck_after=0 each of "
+            f"{reid.wide_from} crops or more always on {threads}; set reid.wide_recheck_after above 0 (wide only where "
+            f"measured faster), reid.requests=1 (wide batches use the cores) or reid.wide_from=0{where}"
         )
     return unused
 
