@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import shutil
 import sys
+import threading
+import weakref
 from pathlib import Path
 
 import cv2
@@ -322,7 +325,9 @@ def test_openvino_compiled_models_are_cached(shared_weights, tmp_path, monkeypat
 
     def build():
         embedder = osnet(shared_weights, "reid.backend=openvino", "reid.half=true")
-        return embedder.model, embedder.model(crops)
+        out = embedder.model(crops)
+        embedder.model.wait_compiled()  # (the wide copy of 8 it asked for: compiled in a worker thread)
+        return embedder.model, out
 
     first, expected = build()
     assert first.loaded_from_cache == ()
@@ -370,38 +375,126 @@ def test_openvino_wide_batches_run_on_more_threads_with_the_same_embeddings(shar
     image, boxes = pets_crowd(shared, 17)
     base = ("reid.backend=openvino", f"reid.half={half}", "reid.threads=1", "reid.wide_from=0")
     one = osnet(shared_weights, *base)
-    wide = osnet(shared_weights, *base, "reid.wide_from=3", "reid.wide_threads=2", "reid.batch_size=16")
+    always = ("reid.wide_from=3", "reid.wide_threads=2", "reid.batch_size=16", "reid.wide_recheck_after=0")
+    wide = osnet(shared_weights, *base, *always)
     threads = {size: wide.model.compiled_settings(size)["INFERENCE_NUM_THREADS"] for size in (1, 2, 3, 8, 16)}
     assert threads == {1: "1", 2: "1", 3: "2", 8: "2", 16: "2"}
     assert {one.model.compiled_settings(size)["INFERENCE_NUM_THREADS"] for size in (1, 3, 8)} == {"1"}  # 0: off
+    for count in range(1, len(boxes) + 1):  # (the first call of a size asks for its wide copy: see them run below)
+        wide(image, boxes[:count])
+    wide.model.wait_compiled()
     for count in range(1, len(boxes) + 1):
         torch.testing.assert_close(wide(image, boxes[:count]), one(image, boxes[:count]), rtol=0, atol=0)
+    assert all(set(wide.model.thread_choice.measured(size)) == {"wide"} for size in (3, 8, 16))  # (they ran wide)
     weights = shared_weights / "osnet_x0_25_msmt17.pth"
     for bad in ({"wide_from": -1}, {"wide_threads": -2}):
         with pytest.raises(ValueError, match=f"{next(iter(bad))} must be >= 0"):
             type(one.model)(torch_model(shared_weights), weights, (256, 128), True, **bad)
 
 
-def test_openvino_wide_copies_compile_at_the_first_wide_call_and_stay_unused_beside_a_detector(shared, shared_weights):
-    """By default (`reid.wide_from` 2, `reid.wide_threads` 2) batches of 2 crops or more run on two threads, except
+def compiles_seen(monkeypatch, hold: threading.Event | None = None) -> list[tuple[int, bool, bool]]:
+    """(batch, wide, on the thread that called) of each model OpenVINOForward compiles from now on; with `hold`, each
+    wide compile waits for it to be set first."""
+    from tracker.reid.openvino import OpenVINOForward
+
+    seen: list[tuple[int, bool, bool]] = []
+    compile = OpenVINOForward._compile
+    caller = threading.current_thread()
+
+    def watched(self: OpenVINOForward, batch: int, wide: bool) -> object:
+        seen.append((batch, wide, threading.current_thread() is caller))
+        if wide and hold is not None:
+            hold.wait()
+        return compile(self, batch, wide)
+
+    monkeypatch.setattr(OpenVINOForward, "_compile", watched)
+    return seen
+
+
+def test_openvino_wide_copies_compile_in_a_worker_thread_and_stay_unused_beside_a_detector(
+    shared, shared_weights, monkeypatch
+):
+    """By default (`reid.wide_from` 2, `reid.wide_threads` 2) batches of 2 crops or more may run on two threads, except
     within `detector_beside` (`stream()` detecting the next frame ahead on the other core), where they run on
-    `reid.threads`: the wide copies are compiled at the first call outside it (none for a tracker that only streams),
-    all of batches 2 to `EXACT_BATCH` at once, and every crop's embedding is the same either way."""
+    `reid.threads`. The first call that could run wide compiled every wide copy (batches 2 to 8) on the calling
+    thread: 0.5 s of one frame on a quiet machine, 1.4-2 s at load 5 (a live camera drops them). Now the wide copy of
+    a size is compiled in a worker thread at the first call of that size outside `detector_beside` (none for a tracker
+    that only streams), which runs on the narrow copy (`ThreadChoice` sees no copy that is not there); every crop's
+    embedding is the same either way."""
     pytest.importorskip("openvino")
     from tracker.reid.openvino import detector_beside
+    from tracker.reid.thread_choice import FIRST_CALLS
 
+    seen = compiles_seen(monkeypatch)
     embedder = osnet(shared_weights, "reid.backend=openvino")
     image, boxes = pets_crowd(shared, 3)
-    assert embedder.model.compiled_wide_batches == ()
     with detector_beside():
         narrow = embedder(image, boxes)
+    embedder.model.wait_compiled()
     assert embedder.model.compiled_wide_batches == ()
-    wide = embedder(image, boxes)
-    assert embedder.model.compiled_wide_batches == tuple(range(2, EXACT_BATCH + 1))
+    torch.testing.assert_close(embedder(image, boxes), narrow, rtol=0, atol=0)
+    assert embedder.model.thread_choice.measured(3) == {}  # (ran narrow, unmeasured: the wide copy is compiling)
+    embedder.model.wait_compiled()
+    assert embedder.model.compiled_wide_batches == (3,)
+    assert [(batch, on_caller) for batch, wide, on_caller in seen if wide] == [(3, False)]  # (in the worker)
+    for _ in range(2 * FIRST_CALLS):
+        torch.testing.assert_close(embedder(image, boxes), narrow, rtol=0, atol=0)
+    assert set(embedder.model.thread_choice.measured(3)) == {"narrow", "wide"}  # (both ran, measured)
     assert {embedder.model.compiled_settings(size)["INFERENCE_NUM_THREADS"] for size in (2, 3, 8)} == {"2"}
     narrow_threads = {embedder.model.compiled_settings(size, wide=False)["INFERENCE_NUM_THREADS"] for size in (1, 3)}
     assert narrow_threads == {"1"} and embedder.model.compiled_settings(1)["INFERENCE_NUM_THREADS"] == "1"
-    torch.testing.assert_close(wide, narrow, rtol=0, atol=0)
+
+
+def test_openvino_wide_compiles_stop_once_the_model_is_released(shared, shared_weights, monkeypatch):
+    """A model released while its wide copies compile (`Tracker.close()`, the last tracker sharing it gone) leaves no
+    worker thread running: the compile under way ends, the ones asked after it are dropped (none compiled for nobody),
+    and the model's memory goes."""
+    pytest.importorskip("openvino")
+    hold = threading.Event()
+    seen = compiles_seen(monkeypatch, hold)
+    embedder = osnet(shared_weights, "reid.backend=openvino")
+    image, boxes = pets_crowd(shared, 3)
+    embedder(image, boxes)  # (asks for the wide copy of 3, held in the worker)
+    embedder(image, boxes[:2])  # (and of 2, behind it)
+    (worker,) = [thread for thread in threading.enumerate() if thread.name == "reid-wide-compile"]
+    model = weakref.ref(embedder.model)
+    del embedder
+    gc.collect()
+    hold.set()
+    worker.join(timeout=60)
+    assert not worker.is_alive() and model() is None
+    assert [batch for batch, wide, _ in seen if wide] == [3]
+
+
+@pytest.mark.parametrize("requests", [1, 2])
+def test_openvino_reid_runs_from_two_threads_at_once(shared, shared_weights, requests):
+    """Two trackers sharing one embedder (`copy.deepcopy(tracker)`, or `stream()` in one thread and `update()` in
+    another) called one compiled model's single infer request at the same time: RuntimeError "Infer Request is
+    busy". Each thread has infer requests of its own now (its wide copies compiling meanwhile), with the embeddings
+    of one thread bit for bit."""
+    pytest.importorskip("openvino")
+    image, boxes = pets_crowd(shared, 5)
+    embedder = osnet(shared_weights, "reid.backend=openvino", f"reid.requests={requests}")
+    expected = osnet(shared_weights, "reid.backend=openvino", "reid.wide_from=0")(image, boxes)
+    together = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def calls() -> None:
+        try:
+            for _ in range(30):
+                together.wait()  # (each call at once with the other thread's)
+                torch.testing.assert_close(embedder(image, boxes), expected, rtol=0, atol=0)
+        except BaseException as exc:
+            errors.append(exc)
+            together.abort()
+
+    threads = [threading.Thread(target=calls) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    embedder.model.wait_compiled()
+    assert errors == [], errors[0]
 
 
 def test_openvino_runs_each_batch_on_the_copy_its_calls_measured_faster(shared, shared_weights, monkeypatch):
@@ -424,6 +517,10 @@ def test_openvino_runs_each_batch_on_the_copy_its_calls_measured_faster(shared, 
     always = osnet(shared_weights, "reid.backend=openvino", "reid.wide_recheck_after=0")
     one = osnet(shared_weights, "reid.backend=openvino", "reid.wide_from=0")
     expected = one(image, boxes)
+    for forward in (measured, always):  # (the first call asks for the wide copy and runs narrow, unmeasured)
+        torch.testing.assert_close(forward(image, boxes), expected, rtol=0, atol=0)
+        forward.model.wait_compiled()
+    assert ran == []
     calls = 2 * FIRST_CALLS + 11
     for _ in range(calls):
         torch.testing.assert_close(measured(image, boxes), expected, rtol=0, atol=0)
@@ -455,6 +552,9 @@ def test_openvino_split_calls_run_wide_only_where_their_calls_measured_faster(sh
     monkeypatch.setattr(ThreadChoice, "record", busy_second_core)
     image, boxes = pets_crowd(shared, 5)
     split = osnet(shared_weights, "reid.backend=openvino", "reid.requests=2")
+    split(image, boxes)  # (asks for the wide copies of the parts, 3 and 2 on its lane, and runs narrow, unmeasured)
+    split.model.wait_compiled()
+    assert ran == []
     on_wide: list[bool] = []  # (the copies each split call's parts ran on)
     split_call = type(split.model)._split_call
     monkeypatch.setattr(

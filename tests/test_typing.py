@@ -339,6 +339,7 @@ CHECKED_PARTS = [
     "progress_stream",
     "ray_engine",
     "reid/__init__",
+    "reid/compile_worker",
     "reid/cuda_graph",
     "reid/openvino",
     "reid/thread_choice",

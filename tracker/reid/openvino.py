@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import threading
 import time
 import warnings
 from collections.abc import Callable, Iterator
@@ -20,6 +21,7 @@ from typing import Any, SupportsIndex
 import numpy as np
 import torch
 
+from tracker.reid.compile_worker import CompileWorker
 from tracker.reid.osnet import IMAGENET_MEAN, IMAGENET_STD
 from tracker.reid.thread_choice import ChoiceKey, ThreadChoice
 from tracker.weights import file_digest
@@ -145,10 +147,12 @@ class OpenVINOForward:
         threads: CPU threads of one inference (`INFERENCE_NUM_THREADS`); 0 = OpenVINO's default (all cores).
         wide_from: static batches of at least this many crops run on a copy compiled with `wide_threads` threads
             instead of `threads` (two threads lose on 1 crop and win from 2, where the other core is free:
-            docs/speed-log.md, stops 65 and 74), except within `detector_beside` (every batch on `threads`); the
-            wide copies are compiled at the first call that runs one (batches `wide_from` to `PRECOMPILED_BATCH`
-            at once). 0 = off, every batch size on `threads`. Each crop's embedding is the same either way (tested
-            bit for bit).
+            docs/speed-log.md, stops 65 and 74), except within `detector_beside` (every batch on `threads`). The
+            wide copy of a batch size is compiled in a worker thread (`CompileWorker`) at the first call that could
+            run it, which runs on the narrow copy, as every call of that size until the wide one is there
+            (`wait_compiled`): compiled at the first such call, they cost its frame 0.5-2 s (docs/speed-log.md, stop
+            75). 0 = off, every batch size on `threads`. Each crop's embedding is the same either way (tested bit
+            for bit).
         wide_threads: CPU threads of an inference of at least `wide_from` crops; 0 = OpenVINO's default (all cores).
         wide_recheck_after: where a batch may run wide, it runs on whichever copy (wide or on `threads`) its last calls
             took less wall time on, and after this many calls one on the other (`ThreadChoice`: two threads pay
@@ -206,12 +210,18 @@ class OpenVINOForward:
         self._input_hw = input_hw
         self._max_batch = largest_static_batch(max_batch)
         self._compiled: dict[tuple[int, bool], Any] = {}  # ((batch, wide) -> `openvino.CompiledModel`)
-        self._precompile(wide=False)
-        self._wide_compiled = False  # the wide copies of `_precompile` are compiled at the first wide call
+        self._kept = threading.Lock()  # guards adding to `_compiled` and `_lanes` (compiled in two threads)
+        # each thread's own infer requests ((lane, batch, wide) -> `openvino.InferRequest`; lane -1: the calling
+        # thread's part): one request run from two threads at once raised "Infer Request is busy" (two trackers
+        # sharing the models, `copy.deepcopy`, in two threads)
+        self._own = threading.local()
+        self._precompile()
         self._requests = requests
         self._split_limit = min(SPLIT_LIMIT, self._max_batch)
-        # lane l > 0: its own compiled copy per (batch size, wide) and one infer request of it, made on first use
-        self._lanes: list[dict[tuple[int, bool], object]] = [{} for _ in range(requests - 1)]
+        # lane l > 0: its own compiled copy per (batch size, wide), compiled on first use
+        self._lanes: list[dict[tuple[int, bool], Any]] = [{} for _ in range(requests - 1)]
+        # the wide copies: (lane, batch) -> compiled in this worker (lane -1: the calling thread's copy)
+        self._wide_worker = CompileWorker(self._compile_wide, "reid-wide-compile")
 
     def __reduce_ex__(self, protocol: SupportsIndex) -> str | tuple[Any, ...]:
         """Refused with a TypeError that says what to do instead (OpenVINO's own is "cannot pickle 'Core' object")."""
@@ -231,9 +241,6 @@ class OpenVINOForward:
             expected = (-1, *self._input_hw, 3)
             raise ValueError(f"crops must be uint8 of shape {expected}, got {crops.dtype} {crops.shape}")
         wide = self._wide_from > 0 and not _DETECTOR_BESIDE.get()
-        if wide and not self._wide_compiled:
-            self._precompile(wide=True)
-            self._wide_compiled = True
         parts = split_sizes(len(crops), self._requests, self._split_limit)
         if len(parts) > 1:
             return self._chosen_split_call(crops, parts, wide)
@@ -249,9 +256,9 @@ class OpenVINOForward:
         """One static batch's (B, D) outputs: on the narrow copy, or, where it may run wide (`_is_wide`), on the copy
         `ThreadChoice` picks, its wall time recorded."""
         size = len(batch)
-        if not self._is_wide(size, wide):
-            return self._model(size, False)(batch)[0]
-        return self._on_chosen_copy(size, lambda on_wide: self._model(size, on_wide)(batch)[0])
+        if not self._is_wide(size, wide) or not self._wide_ready([size]):
+            return self._run(-1, size, False, batch)
+        return self._on_chosen_copy(size, lambda on_wide: self._run(-1, size, on_wide, batch))
 
     def _on_chosen_copy(self, key: ChoiceKey, run: Callable[[bool], np.ndarray]) -> np.ndarray:
         """`run(on_wide)` on the copies `ThreadChoice` picks for `key` (a batch size, or a split's parts), its wall
@@ -271,7 +278,7 @@ class OpenVINOForward:
         """A split call (`_split_call`): on the narrow copies, or, where its largest part may run wide, on the copies
         `ThreadChoice` picks for this split (keyed by its parts: the parts run at once, so two threads each pay
         less often than in one batch), its wall time recorded."""
-        if not self._is_wide(parts[0], wide):  # (parts[0]: the largest)
+        if not self._is_wide(parts[0], wide) or not self._wide_ready(parts):  # (parts[0]: the largest)
             return self._split_call(crops, parts, False)
         return self._on_chosen_copy(tuple(parts), lambda on_wide: self._split_call(crops, parts, on_wide))
 
@@ -281,23 +288,66 @@ class OpenVINOForward:
         started = []
         try:
             for lane, size in enumerate(parts[1:]):
-                request = self._lane_request(lane, size, wide)
+                request = self._request(lane, size, wide)
                 request.start_async([np.ascontiguousarray(crops[bounds[lane + 1] : bounds[lane + 2]])])  # type: ignore[attr-defined]
                 started.append(request)
-            first = self._model(parts[0], wide)(np.ascontiguousarray(crops[: parts[0]]))[0]  # type: ignore[operator]
+            first = self._run(-1, parts[0], wide, np.ascontiguousarray(crops[: parts[0]]))
         finally:
             for request in started:  # none is left running, whatever happened above
                 request.wait()  # type: ignore[attr-defined]
         rest = [request.get_output_tensor(0).data for request in started]  # type: ignore[attr-defined]
         return np.concatenate([first, *rest]).astype(np.float32, copy=False)
 
-    def _lane_request(self, lane: int, batch: int, wide: bool) -> object:
-        """The infer request of lane `lane`'s own compiled copy for `batch` crops (made on first use)."""
-        key = (batch, self._is_wide(batch, wide))
-        request = self._lanes[lane].get(key)
+    def _run(self, lane: int, batch: int, wide: bool, crops: np.ndarray) -> np.ndarray:
+        """The (B, D) outputs of `batch` contiguous crops on this thread's request of the model (`_request`)."""
+        return self._request(lane, batch, wide).infer(crops, share_inputs=True)[0]  # type: ignore[no-any-return]
+
+    def _request(self, lane: int, batch: int, wide: bool) -> Any:  # (an `openvino.InferRequest`, as `_model`)
+        """This thread's infer request of the model for `batch` crops, in a wide call or not: lane -1's (`_model`) or
+        lane `lane`'s own compiled copy (`_lane_model`); made on first use."""
+        requests: dict[tuple[int, int, bool], Any] = self._own.__dict__.setdefault("requests", {})
+        key = (lane, batch, self._is_wide(batch, wide))
+        request = requests.get(key)
         if request is None:
-            request = self._lanes[lane][key] = self._compile(*key).create_infer_request()  # type: ignore[attr-defined]
+            compiled = self._model(batch, wide) if lane < 0 else self._lane_model(lane, batch, wide)
+            request = requests[key] = compiled.create_infer_request()
         return request
+
+    def _lane_model(self, lane: int, batch: int, wide: bool) -> Any:
+        """Lane `lane`'s own compiled copy of the model for `batch` crops, in a wide call or not (compiled on first
+        use)."""
+        key = (batch, self._is_wide(batch, wide))
+        compiled = self._lanes[lane].get(key)
+        if compiled is None:
+            made = self._compile(*key)
+            with self._kept:  # (compiled in two threads at once: the first kept)
+                compiled = self._lanes[lane].setdefault(key, made)
+        return compiled
+
+    def _wide_ready(self, parts: list[int]) -> bool:
+        """Whether the wide copies a call of these parts runs on are compiled (part i > 0 on lane i - 1's own copy);
+        those not compiled yet are asked of the worker thread (`CompileWorker`), and the call runs narrow meanwhile."""
+        ready = True
+        for lane, size in enumerate(parts, start=-1):
+            if not self._is_wide(size, True):
+                continue  # (a smaller part of a wide split runs on its narrow copy)
+            if (size, True) not in (self._compiled if lane < 0 else self._lanes[lane]):
+                self._wide_worker.ask((lane, size))
+                ready = False
+        return ready
+
+    def _compile_wide(self, key: tuple[int, int]) -> None:
+        """Compile the wide copy of `key` (lane, batch) and keep it (in the worker thread: `_wide_ready`)."""
+        lane, size = key
+        if lane < 0:
+            self._model(size, True)
+        else:
+            self._lane_model(lane, size, True)
+
+    def wait_compiled(self) -> None:
+        """Return once every wide copy asked for so far is compiled (they compile in a worker thread: the calls
+        meanwhile run on the narrow copies); at once if none is under way."""
+        self._wide_worker.wait()
 
     @property
     def requests(self) -> int:
@@ -307,19 +357,24 @@ class OpenVINOForward:
     @property
     def compiled_batches(self) -> tuple[int, ...]:
         """The static batch sizes compiled so far (on `threads`; the wide copies: `compiled_wide_batches`)."""
-        return tuple(sorted(size for size, wide in self._compiled if not wide))
+        return tuple(sorted(size for size, wide in self._compiled_now() if not wide))
 
     @property
     def compiled_wide_batches(self) -> tuple[int, ...]:
         """The static batch sizes whose copy on `wide_threads` is compiled so far."""
-        return tuple(sorted(size for size, wide in self._compiled if wide))
+        return tuple(sorted(size for size, wide in self._compiled_now() if wide))
 
     @property
     def loaded_from_cache(self) -> tuple[int, ...]:
         """The static batch sizes whose compiled model on `threads` came from OpenVINO's model cache (not compiled
         again)."""
-        narrow = sorted((size, compiled) for (size, wide), compiled in self._compiled.items() if not wide)
+        narrow = sorted((size, compiled) for (size, wide), compiled in self._compiled_now().items() if not wide)
         return tuple(size for size, compiled in narrow if _from_cache(compiled))
+
+    def _compiled_now(self) -> dict[tuple[int, bool], Any]:
+        """A copy of the compiled models kept so far (the worker thread may add one meanwhile)."""
+        with self._kept:
+            return dict(self._compiled)
 
     def compiled_settings(self, batch: int = 1, wide: bool = True) -> dict[str, str]:
         """Each setting the model for a static batch of `batch` crops asks OpenVINO for (`COMPILE_SETTINGS`,
@@ -353,14 +408,16 @@ class OpenVINOForward:
         key = (batch, self._is_wide(batch, wide))
         compiled = self._compiled.get(key)
         if compiled is None:
-            compiled = self._compiled[key] = self._compile(*key)
+            made = self._compile(*key)
+            with self._kept:  # (compiled in two threads at once, by the worker and a caller: the first kept)
+                compiled = self._compiled.setdefault(key, made)
         return compiled
 
-    def _precompile(self, wide: bool) -> None:
-        """Compile the models of static batches 1 to `PRECOMPILED_BATCH` (at most the largest) for calls wide or not:
-        compiled on first use, they stalled a video (`PRECOMPILED_BATCH`)."""
+    def _precompile(self) -> None:
+        """Compile the narrow models of static batches 1 to `PRECOMPILED_BATCH` (at most the largest): compiled on
+        first use, they stalled a video (`PRECOMPILED_BATCH`)."""
         for size in range(1, min(PRECOMPILED_BATCH, self._max_batch) + 1):
-            self._model(size, wide)
+            self._model(size, False)
 
     def _compile(self, batch: int, wide: bool) -> Any:  # (an `openvino.CompiledModel`, as `_model`)
         """A new compiled copy of the model for a static batch of `batch` crops, on `wide_threads` where `wide`."""
