@@ -54,3 +54,18 @@ def test_zero_runs_the_wide_copy_always_and_a_negative_count_is_refused():
     assert run(ThreadChoice(0), 3, 12, {False: 0.001, True: 0.01}) == [True] * 12
     with pytest.raises(ValueError, match="recheck_after must be >= 0"):
         ThreadChoice(-1)
+
+
+def test_a_batch_size_and_a_split_call_are_measured_apart_and_both_read_back():
+    """With `reid.requests=2` a call of 16 crops runs unsplit (key 16) and one of 5 split (key (3, 2)): `measured`
+    sorted the keys to read them, and an int against a tuple raised TypeError. Each reads back its own medians."""
+    choice = ThreadChoice(10)
+    run(choice, 16, 2 * FIRST_CALLS, {False: 0.010, True: 0.008})
+    chosen = []
+    for _ in range(2 * FIRST_CALLS):
+        wide = choice.wide((3, 2))
+        choice.record((3, 2), wide, 0.005 if wide else 0.004)
+        chosen.append(wide)
+    assert chosen == [False, True] * FIRST_CALLS
+    assert choice.measured(16) == {"narrow": 0.010, "wide": 0.008}
+    assert choice.measured((3, 2)) == {"narrow": 0.004, "wide": 0.005}

@@ -12,6 +12,7 @@ embeddings are the same either way (`OpenVINOForward`), so the choice moves the 
 from __future__ import annotations
 
 import statistics
+import threading
 from collections import deque
 
 __all__ = ["ChoiceKey", "ThreadChoice"]
@@ -30,6 +31,9 @@ class ThreadChoice:
     Args:
         recheck_after: after this many calls of a batch size on the copy measured faster, one runs on the other, to
             measure it again; 0: always the wide copy (no measuring).
+
+    Thread-safe: trackers sharing one ReID model (`copy.deepcopy(tracker)`) may call it from two threads.
+
     Raises:
         ValueError: `recheck_after` < 0.
     """
@@ -40,14 +44,16 @@ class ThreadChoice:
         self.recheck_after = recheck_after
         self._times: dict[tuple[ChoiceKey, bool], deque[float]] = {}  # ((batch, wide) -> seconds of its last calls)
         self._calls: dict[ChoiceKey, int] = {}  # batch -> calls chosen for it so far
+        self._lock = threading.Lock()
 
     def wide(self, batch: ChoiceKey) -> bool:
         """Whether the next call of `batch` crops runs on the wide copy (counts the call)."""
         if self.recheck_after == 0:
             return True
-        call = self._calls.get(batch, 0)
-        self._calls[batch] = call + 1
-        narrow, wide = self._times.get((batch, False), ()), self._times.get((batch, True), ())
+        with self._lock:
+            call = self._calls.get(batch, 0)
+            self._calls[batch] = call + 1
+            narrow, wide = list(self._times.get((batch, False), ())), list(self._times.get((batch, True), ()))
         if min(len(narrow), len(wide)) < FIRST_CALLS:
             return len(wide) < len(narrow)  # (alternating, the narrow copy first)
         faster = statistics.median(wide) < statistics.median(narrow)
@@ -55,15 +61,12 @@ class ThreadChoice:
 
     def record(self, batch: ChoiceKey, wide: bool, seconds: float) -> None:
         """The wall time of a call of `batch` crops on the wide copy or the narrow one."""
-        times = self._times.get((batch, wide))
-        if times is None:
-            times = self._times[(batch, wide)] = deque(maxlen=TIMES_KEPT)
-        times.append(seconds)
+        with self._lock:
+            self._times.setdefault((batch, wide), deque(maxlen=TIMES_KEPT)).append(seconds)
 
     def measured(self, batch: ChoiceKey) -> dict[str, float]:
         """The median wall seconds of the last calls of `batch` crops on each copy measured ("narrow", "wide")."""
-        return {
-            ("wide" if wide else "narrow"): statistics.median(times)
-            for (size, wide), times in sorted(self._times.items())
-            if size == batch and times
-        }
+        with self._lock:
+            # (not the keys sorted: a batch size and a split's parts, an int and a tuple, do not compare)
+            kept = sorted((wide, list(times)) for (size, wide), times in self._times.items() if size == batch)
+        return {("wide" if wide else "narrow"): statistics.median(times) for wide, times in kept if times}
