@@ -337,6 +337,51 @@ def test_a_scene_cut_stores_the_people_in_the_gallery_and_recognises_them_after_
     assert {p: g for p, (_, g) in after.items()} == {p: g for p, (_, g) in before.items()}
 
 
+def test_a_scene_cut_stopped_part_way_ends_the_rest_when_its_frame_is_given_again(caplog):
+    """Ctrl-C while a cut stores the second of three people: the log says so, and the frame given again ends the
+    other two, so each identity is stored once, the cut is counted once, and the three get their global IDs back after
+    it as in an uninterrupted run. Before, the cut counted as done: the two stayed live (frame index past the gap, no
+    gap left when the frame came again), one of them took a person after the cut, and they were stored later again."""
+    identities = reid_like_identities(3, 512)
+    walkers = [Walker(i, linear_path(150 + 300 * i, 300, 1, 0)) for i in range(3)]
+    cfg = load_config(overrides={"device": "cpu", "lifecycle.max_gap_seconds": 1.5})
+
+    def run(interrupt: bool) -> tuple[dict[int, tuple[int, int | None]], list[int], int, tuple]:
+        tracker = Tracker(cfg, 10.0, gallery=Gallery(cfg.gallery))
+        rng = np.random.default_rng(0)
+        add, stored = tracker.gallery.add, []
+
+        def counted(global_id, *args, **kwargs):
+            if interrupt and len(stored) == 1:
+                interrupt_once.append(1)
+                if len(interrupt_once) == 1:
+                    raise KeyboardInterrupt
+            stored.append(global_id)
+            return add(global_id, *args, **kwargs)
+
+        interrupt_once: list[int] = []
+        tracker.gallery.add = counted
+        people = {}
+        for f in range(40):
+            det = render(walkers, f, identities, noise_for_similarity(0.85, 512), rng)
+            args = (det.boxes_xyxy, det.scores)
+            when = (0.0 if f < 20 else 2.0) + f / 10
+            if f == 20 and interrupt:
+                with pytest.raises(KeyboardInterrupt), caplog.at_level(logging.WARNING, logger="tracker.pipeline"):
+                    tracker.update_detections(*args, embeddings=det.embeddings, timestamp=when)
+            out = tracker.update_detections(*args, embeddings=det.embeddings, timestamp=when)
+            people.update({int(det.identities[o.detection_index]): (o.track_id, o.global_id) for o in out})
+        return people, sorted(stored), tracker.core.frame_index, tracker.time_gaps
+
+    straight = run(False)
+    assert sorted(i for i, _ in straight[0].values()) == [4, 5, 6]
+    again = run(True)
+    assert again[:3] == straight[:3]
+    assert again[1] == [1, 2, 3]  # each identity stored once, at the cut
+    assert again[3].cuts == straight[3].cuts == 1
+    assert "scene cut before the frame at 4.000 s stopped part-way: 1 of 3 track(s) ended" in caplog.text
+
+
 def test_a_frame_that_fails_after_a_gap_is_given_again_as_the_next_frame():
     """The gap stays advanced when its frame fails (an `embed` raising): given again with the same time, the frame is
     tracked once, not after a second advance; `reset()` starts a new clock (an earlier time is then no error)."""

@@ -255,6 +255,9 @@ class TrackerCore:
         this video taught stays (appearance bounds, birth shapes, the still rule, the noise measured), and IDs go
         on from the last one given (unlike `reset`: the outputs of one stream never give an ID twice).
 
+        A failure part-way (an interrupt, a gallery that raises) leaves the tracks ended so far ended and the others
+        live, with the gap's frames not counted: called again, it ends the rest (each identity stored once).
+
         Raises:
             ValueError: a negative `frames`.
         """
@@ -264,13 +267,29 @@ class TrackerCore:
         # sighting by all the frames since it, the gap's too (not just before this frame: "now" after an outage)
         self.frame_index += frames
         self.table.frames_since_update += frames
-        for track in self.tracks:
-            self.gallery_link.track_ended(self, track, self.frame_index)
-            self.bank.release(track.slot)
+        ended = 0
+        try:
+            for track in self.tracks:
+                self.gallery_link.track_ended(self, track, self.frame_index)
+                self.bank.release(track.slot)
+                ended += 1
+        except BaseException:  # (it counted the cut as done: the rest stayed live, and a retry found no gap)
+            self._drop_first(ended)
+            self.frame_index -= frames
+            self.table.frames_since_update -= frames
+            raise
         self.table.state[:] = REMOVED  # (the dropped handles read REMOVED, as those `_mark_missed` removes)
         self.table.clear()
         self._mean, self._cov = np.zeros((0, 8)), np.zeros((0, 8, 8))
         self._obs_mean, self._obs_cov = np.zeros((0, 8)), np.zeros((0, 8, 8))
+
+    def _drop_first(self, ended: int) -> None:
+        """Drop the table's first `ended` tracks (ended by `end_tracks`, their bank slots given back)."""
+        self.table.state[:ended] = REMOVED  # (the dropped handles read REMOVED, as those `_mark_missed` removes)
+        keep = np.arange(len(self.tracks)) >= ended
+        self.table.keep(keep)
+        self._mean, self._cov = self._mean[keep], self._cov[keep]
+        self._obs_mean, self._obs_cov = self._obs_mean[keep], self._obs_cov[keep]
 
     def step(
         self,

@@ -1030,6 +1030,14 @@ class Tracker:
                 stepped = core.advance(gap.frames, frame_size)
         except BaseException:  # (an interrupt in a long advance): the frames advanced count, the rest are advanced
             self._clock.advanced_part(core.frame_index - before)  # when the frame is given again
+            if gap.cut:  # (`end_tracks` counted no frame: the cut is not done, and the frame given again redoes it)
+                log.warning(
+                    "scene cut before the frame at %.3f s stopped part-way: %d of %d track(s) ended; the rest end "
+                    "when the frame is given again",
+                    timestamp,
+                    ended - len(core.tracks),
+                    ended,
+                )
             raise
         hint = ""
         if self._clock.advanced_to(timestamp):  # (the frame before came after a gap too)
