@@ -62,3 +62,57 @@ def test_a_resumed_run_rebuilds_the_history_from_the_jsonl_before_its_checkpoint
     resumed.observe(4, [shown(1, 2)])
     assert resumed.replacements() == history_of(frames).replacements() == {4: 2}
     assert GlobalIdHistory().replace_in(tmp_path / "absent.txt") == {}  # nothing to replace: the file is not touched
+
+
+def _gallery_run(seed: int, frames: int, switch: float, window: int = 8):
+    """A `--gallery` source's frames: tracks born at random, reported with gaps (lost, then back), each with a new
+    global ID that may change once within `window` frames of its birth to a remembered one (an ended track's, or a live
+    one's: the clash `replacements` refuses), probability `switch` a frame. Yields (frame, objects, live tracks ->
+    whether their global ID may still change), what `track` gives `GlobalIdHistory.observe`."""
+    rng = np.random.default_rng(seed)
+    live: dict[int, list[int]] = {}  # track ID -> [global ID, born, changed, ends]
+    remembered: list[int] = []
+    next_track = next_global = 1
+    for frame in range(1, frames + 1):
+        for _ in range(int(rng.integers(0, 3))):
+            live[next_track] = [next_global, frame, 0, frame + int(rng.integers(1, 60))]
+            next_track, next_global = next_track + 1, next_global + 1
+        objects = []
+        for track, state in list(live.items()):
+            if frame >= state[3]:
+                remembered.append(state[0])
+                del live[track]
+                continue
+            pool = remembered[-20:] + [s[0] for s in live.values()]
+            if not state[2] and frame - state[1] <= window and rng.random() < switch and pool:
+                state[0], state[2] = int(rng.choice(pool)), 1
+            if rng.random() < 0.7:
+                objects.append(shown(track, state[0]))
+        yield frame, objects, {t: not s[2] and frame - s[1] <= window for t, s in live.items()}
+
+
+def test_the_spans_forgotten_change_no_replacement():
+    """A history told the live tracks (`observe(..., live)`) forgets the spans of tracks that ended, and gives the same
+    replacements, in the same order, as one that keeps every span: over random runs where global IDs change often
+    (tracks whose ended span clashes with a later replacement) and seldom."""
+    for seed in range(40):
+        for switch in (0.15, 0.01):
+            kept, forgetting = GlobalIdHistory(), GlobalIdHistory()
+            for frame, objects, live in _gallery_run(seed, 200, switch):
+                kept.observe(frame, objects)
+                forgetting.observe(frame, objects, lambda live=live: live)
+            assert list(forgetting.replacements().items()) == list(kept.replacements().items()), (seed, switch)
+
+
+def test_a_run_of_days_keeps_the_spans_of_live_tracks_only():
+    """The churn of a stream running for days, ~60 people in view and a newcomer every 5 frames: after 10 000 tracks
+    the history holds about the live tracks' spans (at most twice them between two forgettings), not one per track
+    it showed (~200 bytes each: 131 MB a day at 30 frames/s)."""
+    history, in_view = GlobalIdHistory(), 60
+    for frame in range(1, 5 * 10_000):
+        if frame % 5:
+            continue
+        newest = frame // 5
+        live = range(max(1, newest - in_view + 1), newest + 1)
+        history.observe(frame, [shown(t, 1000 + t) for t in live], lambda live=live: dict.fromkeys(live, False))
+    assert len(history._spans) <= 2 * in_view + 1

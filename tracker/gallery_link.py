@@ -199,6 +199,11 @@ class GalleryLink:
                 track.global_id, track.recovered, track.recognised = int(gid), True, True
                 del self._searching[track]
 
+    def relinking(self) -> list[Track]:
+        """The tracks whose global ID may still change: given an ID this frame (`newborn`) or still searched
+        (`link_newborn`); every other track keeps the global ID it has (`tracker.global_ids` forgets by it)."""
+        return [*self._newborn, *self._searching]
+
     # ------------------------------------------------------------------------------------------ share
     def publish_live(self, stream: object, frame_index: int) -> None:
         """Streams sharing the gallery (`Gallery.shared`): each offers its live tracks to the others' newcomers

@@ -24,13 +24,17 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tracker.io.mot import atomic_file, partial_file
 from tracker.types import TrackedObject
 
-__all__ = ["GlobalIdHistory", "drop_kept_rows", "keep_rows"]
+if TYPE_CHECKING:
+    from tracker.core import TrackerCore
+
+__all__ = ["GlobalIdHistory", "drop_kept_rows", "keep_rows", "live_tracks"]
 
 _ID_COLUMN = 1  # the ID is the second comma-separated field of a MOT row (frame, id, x, y, w, h, conf, ...)
 # Temp files beside the txt: the rewrite's (not `.partial`, which holds the rows a resume continues) and the copy
@@ -58,18 +62,37 @@ def drop_kept_rows(txt: Path) -> None:
         file.unlink(missing_ok=True)
 
 
-class GlobalIdHistory:
-    """The frames each (local track ID, global ID) pair was reported in, as first and last frame (O(tracks) memory).
+def live_tracks(core: TrackerCore) -> dict[int, bool]:
+    """{local track ID: whether its global ID may still change (`GalleryLink.relinking`)} of `core`'s tracks that
+    have an ID: what `GlobalIdHistory.observe` forgets by (a track not among them has ended for good)."""
+    relinking = {id(track) for track in core.gallery_link.relinking()}
+    return {t.track_id: id(t) in relinking for t in core.tracks if t.track_id is not None}
 
-    `observe` is called once per frame with the source's objects (local `track_id`, `global_id`); `from_jsonl`
-    rebuilds the history of a resumed run from the JSONL rows before its checkpoint.
+
+class GlobalIdHistory:
+    """The frames each (local track ID, global ID) pair was reported in, as first and last frame.
+
+    `observe` is called once per frame with the source's objects (local `track_id`, `global_id`) and its live tracks
+    (`live_tracks`); `from_jsonl` rebuilds the history of a resumed run from the JSONL rows before its checkpoint.
+    Memory is O(live tracks) plus the tracks whose global ID changed (`replacements`' own size): the span of a track
+    that ended with one global ID is forgotten once it cannot clash with a replacement (`_forget`), so a run of days
+    keeps no span per track it showed (each one held ~200 bytes: ~130 MB a day at a newcomer every 5 frames).
     """
 
     def __init__(self) -> None:
         self._spans: dict[tuple[int, int], list[int]] = {}  # (track ID, global ID) -> [first frame, last frame]
+        self._kept = 0  # spans kept by the last `_forget` (the next one runs once there are twice as many)
 
-    def observe(self, frame: int, objects: Iterable[TrackedObject]) -> None:
-        """Record the global ID each object (local `track_id`) was reported with in `frame`."""
+    def observe(
+        self, frame: int, objects: Iterable[TrackedObject], live: Callable[[], Mapping[int, bool]] | None = None
+    ) -> None:
+        """Record the global ID each object (local `track_id`) was reported with in `frame`.
+
+        Args:
+            live: gives the source's live tracks after `frame` (`live_tracks`: local track ID -> whether its global
+                ID may still change), called only when the spans no replacement can need any more are forgotten, once
+                they doubled (amortised O(1) a span). None: nothing is forgotten.
+        """
         for obj in objects:
             if obj.global_id is None or obj.track_id is None:
                 continue
@@ -78,6 +101,42 @@ class GlobalIdHistory:
                 self._spans[(obj.track_id, obj.global_id)] = [frame, frame]
             else:
                 span[1] = frame
+        if live is not None and len(self._spans) > 2 * self._kept:
+            self._forget(live())
+            self._kept = len(self._spans)
+
+    @property
+    def kept(self) -> int:
+        """The (track ID, global ID) spans held now (the memory: ~200 bytes each)."""
+        return len(self._spans)
+
+    def _forget(self, live: Mapping[int, bool]) -> None:
+        """Drop the span of each track that ended (not in `live`) with a single global ID G, from frame a to b,
+        where `replacements` can never read it: it is only ever read as a holder of G, against a replaced span of
+        another track that ended as G and overlaps [a, b]. None does among the spans kept (checked), and none can
+        come: a span yet to be replaced is one of a track whose global ID may still change (`live[track]` true),
+        which began at or after the first frame of that track's spans, so after b when b is before every such
+        first frame; a span yet to be made begins after the frames observed. The spans kept keep their order
+        (`replacements` gives them in it), and a track's spans go together (its final ID is read from them)."""
+        by_track: dict[int, list[tuple[int, int, int]]] = {}  # track ID -> (global ID, first, last) of each span
+        for (track, gid), (first, last) in self._spans.items():
+            by_track.setdefault(track, []).append((gid, first, last))
+        changing = [first for track, spans in by_track.items() if live.get(track) for _, first, _ in spans]
+        horizon = min(changing, default=None)
+        replaced: dict[int, list[tuple[int, int, int]]] = {}  # final ID -> (track, first, last) of replaced spans
+        for track, spans in by_track.items():
+            if len(spans) > 1:
+                final = max((last, gid) for gid, _, last in spans)[1]
+                replaced.setdefault(final, []).extend((track, a, b) for gid, a, b in spans if gid != final)
+        for track, spans in by_track.items():
+            if track in live or len(spans) > 1:
+                continue
+            ((gid, first, last),) = spans
+            if horizon is not None and last >= horizon:
+                continue
+            if any(other != track and a <= last and first <= b for other, a, b in replaced.get(gid, ())):
+                continue
+            del self._spans[(track, gid)]
 
     @classmethod
     def from_jsonl(cls, path: Path, length: int) -> GlobalIdHistory:

@@ -83,7 +83,11 @@ class Progress:
     last_frame: int = 0  # source position (1-based) of the last frame tracked
     txt_bytes: int = 0  # length of the MOT txt after that frame
     jsonl_bytes: int = 0  # length of the JSONL after that frame
-    tracks: list[int] = field(default_factory=list)  # IDs shown so far
+    # IDs shown so far: a checkpoint written before `track_runs` lists each; later ones keep them in `track_runs`
+    tracks: list[int] = field(default_factory=list)
+    # [first, last] of each run of consecutive IDs shown so far (`tracker.shown_ids`; absent from an older
+    # checkpoint: `tracks` lists them), so that a run of days checkpoints no list of every ID it showed
+    track_runs: list[list[int]] = field(default_factory=list)
     recovered: int = 0  # times an ID came back (after occlusion, or recognised by the gallery)
     recognised: int = 0  # of `recovered`, new tracks the gallery recognised (absent from an older checkpoint: 0)
     seconds: float = 0.0  # tracking time so far (all sessions)

@@ -39,7 +39,7 @@ from tracker.file_errors import one_line
 from tracker.frame_rate import choose_frame_rate
 from tracker.gallery import GalleryConflictError
 from tracker.gallery_records import GalleryError
-from tracker.global_ids import GlobalIdHistory, drop_kept_rows, keep_rows
+from tracker.global_ids import GlobalIdHistory, drop_kept_rows, keep_rows, live_tracks
 from tracker.io.jsonl import read_jsonl_tracks
 from tracker.io.lock import FolderLock, gallery_lock
 from tracker.io.mot import unique_stem
@@ -93,6 +93,7 @@ from tracker.run_summary import (
     note_counts,
     note_reports,
 )
+from tracker.shown_ids import ShownIds
 from tracker.stop_flag import StopFlag
 from tracker.wording import count
 
@@ -262,7 +263,8 @@ def track_source(
     summary.outputs = outputs.paths
     annotator = Annotator(line_width, tracker.frame_rate, tracker.config.video)  # (seconds: as long at any stride)
     done = resume or Progress()
-    summary.frames, summary.tracks, summary.recovered = done.frames, set(done.tracks), done.recovered
+    summary.frames, summary.recovered = done.frames, done.recovered
+    summary.tracks = ShownIds.from_runs(done.track_runs) | done.tracks  # (an older checkpoint lists each ID)
     summary.recognised = done.recognised
     summary.size_changes, summary.last_size = done.size_changes, tuple(done.last_size)
     summary.camera_motion_failure_numbers = list(done.camera_motion_failure_numbers)
@@ -318,7 +320,7 @@ def track_source(
                     if tracker.gallery is not None:
                         # (with a gallery every object given has its global ID: `TrackedObject.global_id`)
                         objects = [replace(o, track_id=cast(int, o.global_id)) for o in objects]
-                        history.observe(number, local)
+                        history.observe(number, local, lambda: live_tracks(tracker.core))  # (forgets ended tracks)
                     outputs.write(number, objects, local)
                     count_frame(summary, objects, image)
                     if after_frame is not None:
@@ -377,7 +379,7 @@ def track_source(
                         keep_rows(outputs.txt)
                     history.replace_in(outputs.txt, replaced)
                 summary.global_ids_replaced = replaced
-                summary.tracks = {replaced.get(cast(int, t), t) for t in summary.tracks}  # (one source's: int IDs)
+                summary.tracks = summary.tracks.replaced(replaced)
             if show:
                 import cv2
 

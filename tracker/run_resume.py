@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, SupportsInt, cast
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -57,7 +57,7 @@ def checkpoint_of(
         txt_bytes=txt_bytes,
         jsonl_bytes=jsonl_bytes,
         # (a checkpointed run is of one source: its IDs are ints, not the (source, ID) of several combined)
-        tracks=sorted(int(cast(SupportsInt, t)) for t in summary.tracks),
+        track_runs=summary.tracks.runs(),
         recovered=summary.recovered,
         recognised=summary.recognised,
         seconds=done.seconds + time.perf_counter() - start,

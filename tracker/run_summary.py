@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable, Hashable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,6 +19,7 @@ import numpy as np
 from tracker.io.sources import CORRUPT_NUMBERS_KEPT
 from tracker.io.strict_json import path_fields
 from tracker.resume import CHECKPOINT_NAME
+from tracker.shown_ids import ShownIds
 from tracker.stream_clock import NO_GAPS, GapCount
 from tracker.types import TrackedObject
 from tracker.wording import count
@@ -55,7 +56,9 @@ class RunSummary:
     Attributes (the others are commented where they are declared):
         frames: frames tracked; seconds: wall seconds of the loop (detector, ReID, tracking, writing; a resumed
             run's include the run before it), so `fps` is frames/s.
-        tracks: the IDs shown; recovered, recognised: IDs that came back (after occlusion, or from the gallery).
+        tracks: the IDs shown (`ShownIds`: kept in runs of consecutive IDs, so a run of days holds no list of them;
+            a set given is taken as one). recovered, recognised: IDs that came back (after occlusion, or from the
+            gallery).
         corrupt_frames: frames skipped as undecodable; ended_early: the last frame number read of a video whose
             data stops before `expected_frames` (its declared length; None where unknown).
         camera_motion_failures: frames whose camera-motion estimate failed (the identity used instead).
@@ -70,7 +73,7 @@ class RunSummary:
     seconds: float = 0.0
     frame_rate: float | None = None  # frames/s the source was tracked at (None: several sources combined)
     vid_stride: int = 1  # `--vid-stride`: every Nth source frame was tracked (`frame_rate` is the source's / N)
-    tracks: set[Hashable] = field(default_factory=set)  # IDs shown; (source, ID) once several sources are combined
+    tracks: ShownIds = field(default_factory=ShownIds)  # IDs shown; (source, ID) once several sources are combined
     # times an ID came back: after occlusion, or a new track given a remembered identity by the gallery (`recognised`)
     recovered: int = 0
     recognised: int = 0  # of `recovered`, new tracks given a remembered identity by the gallery (`--gallery`)
@@ -127,6 +130,10 @@ class RunSummary:
     gallery_saves_failed: list[str] = field(default_factory=list)  # `--gallery`: the periodic saves that failed
     # stopped by `max_frames` with frames of the source left (summary.json: `--resume` says so, not "finished")
     cut_short: bool = False
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.tracks, ShownIds):  # (a set of IDs given)
+            self.tracks = ShownIds(self.tracks)
 
     @property
     def fps(self) -> float:
@@ -465,7 +472,7 @@ def combine(summaries: list[RunSummary]) -> RunSummary:
         total.frames += s.frames
         total.seconds += s.seconds
         # Without a gallery each source numbers its tracks from 1: the same ID in two sources is two tracks.
-        total.tracks |= s.tracks if s.global_ids else {(s.name, t) for t in s.tracks}
+        total.tracks |= s.tracks if s.global_ids else s.tracks.of_source(s.name)
         total.recovered += s.recovered
         total.recognised += s.recognised
         total.global_ids |= s.global_ids  # (a gallery in use: the summary says what it recognised)
