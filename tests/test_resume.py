@@ -195,6 +195,35 @@ def test_a_killed_run_resumed_writes_the_outputs_of_an_uninterrupted_one(
     video.release()
 
 
+@pytest.mark.parametrize("older", [False, True], ids=["runs", "older-list"])
+def test_a_resumed_run_counts_the_tracks_its_checkpoint_kept(
+    clip, reference, tmp_path, monkeypatch, frame_clock, older
+):
+    """The checkpoint keeps the IDs shown before it as runs of consecutive IDs (`track_runs`), not a list of each
+    (a run of days wrote ~520 000 IDs a day into every checkpoint); resumed, the summary counts them with those shown
+    after it: the uninterrupted run's count, and one more for an ID the checkpoint holds that the frames after it
+    never show (ID 99, added to it). A checkpoint written before (`tracks`, a list) resumes alike."""
+    out = tmp_path / "run"
+    with monkeypatch.context() as m:
+        stop_at(m, STOP_AT, kill)
+        assert main([str(clip), "--out", str(out), "--quiet"]) == 130
+    path = out / CHECKPOINT_NAME
+    head, _, payload = path.read_bytes().partition(b"\n")
+    header = json.loads(head)
+    progress = header["progress"]
+    assert progress["track_runs"] and progress["tracks"] == []
+    runs = [*progress.pop("track_runs"), [99, 99]]
+    if older:  # as an earlier version wrote it
+        progress["tracks"] = [i for first, last in runs for i in range(first, last + 1)]
+    else:
+        progress["track_runs"] = runs
+    path.write_bytes(json.dumps(header).encode() + b"\n" + payload)  # (the header is not in the payload's hash)
+    assert main([str(clip), "--resume", "--out", str(out), "--quiet"]) == 0
+    assert outputs(out, "walk") == reference
+    tracks = json.loads((tmp_path / "whole" / "summary.json").read_text())["tracks"]
+    assert json.loads((out / "summary.json").read_text())["tracks"] == tracks + 1
+
+
 def test_ctrl_c_checkpoints_the_frame_in_hand_and_resume_skips_undecoded_frames(
     clip, reference, tmp_path, monkeypatch, frame_clock, capsys
 ):
