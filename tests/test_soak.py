@@ -119,12 +119,13 @@ def test_churn_stream_is_bench_cores_churn_world_frame_by_frame():
 
 
 def test_soak_tool_reports_gallery_timestamps_and_slopes(tmp_path, capsys, one_torch_thread):
-    """The smoke run of the tool: a few hundred churn frames with a gallery saved to a file, frame times and
-    tracemalloc."""
+    """The smoke run of the tool: a few hundred churn frames with a gallery saved to a file, frame times,
+    tracemalloc, and what `track` keeps of each frame (`--cli`: its summary's IDs counted in one run of IDs, and the
+    global-ID spans it keeps bounded by the live tracks)."""
     file = tmp_path / "soak.gallery"
     argv = ["--frames", "700", "--warmup", "300", "--window", "100", "--report-every", "100", "--gallery"]
     argv += ["--gallery-file", str(file), "--max-identities", "5", "--save-every", "200"]
-    argv += ["--timestamps", "--gap-every", "250", "--trace"]
+    argv += ["--timestamps", "--gap-every", "250", "--trace", "--cli"]
     status = soak.main(argv)
     out = capsys.readouterr().out
     assert status == 0, out
@@ -136,3 +137,10 @@ def test_soak_tool_reports_gallery_timestamps_and_slopes(tmp_path, capsys, one_t
     traced = re.findall(r"^ +\+ *[\d.]+ KB +\+ *-?\d+ blocks +\S+\.py:\d+$", out, re.MULTILINE)
     assert 0 < len(traced) <= 4 * 5, out  # tracemalloc's lines, at most 5 a report after the first
     assert re.search(r"slopes after the warm-up \(frames 300-700\): RSS [-+][\d.]+ KB / 1000 frames", out), out
+    ids, runs, spans = (
+        int(n.replace(",", ""))
+        for n in re.search(r"track: ([\d,]+) IDs in (\d+) runs, (\d+) spans$", reports[-1]).groups()
+    )
+    # (~120 tracks held, lost ones included; the spans of ended tracks forgotten: fewer than the IDs shown)
+    assert ids > 100 and runs == 1 and 0 < spans < ids and spans <= 2 * 120, reports[-1]
+    assert "PASS  track's entries bounded" in out, out

@@ -5,6 +5,7 @@
     python tools/soak.py --world scene --frames 1000000   # the 1080p street scene below, a million frames
     python tools/soak.py --video people.mp4 --frames 3000 # Tracker.update(frame) on a looped video (CPU models)
     python tools/soak.py --trace                          # ... and tracemalloc's top growth by file:line (slow)
+    python tools/soak.py --gallery --cli                  # ... and what the `track` command keeps of each frame
 
 Worlds of the core alone (`update_detections`, synthetic boxes and embeddings):
     churn   `tools/bench_core.py`'s churn world, streamed (its walkers and looks, frame by frame, never all held):
@@ -14,7 +15,10 @@ Worlds of the core alone (`update_detections`, synthetic boxes and embeddings):
             random while (some longer than a lost track is kept), and the detector adds a few false positives
             and low-score boxes. Each person's embedding is a fixed identity vector plus noise.
 `--gallery` attaches a `Gallery` (`gallery.max_identities` set by `--max-identities`, reached in the warm-up) and
-saves it every `--save-every` frames to a file (a temporary one unless `--gallery-file`); `--timestamps` gives each
+saves it every `--save-every` frames to a file (a temporary one unless `--gallery-file`); `--cli` gives each frame's
+objects to what the `track` command keeps over a run (`RunSummary.tracks` by `count_frame`, and with `--gallery` the
+`GlobalIdHistory` of global IDs, as `tracker.run.track_source` feeds them) and reports the entries they hold;
+`--timestamps` gives each
 frame `timestamp=` (1/30 s apart, a 3 s gap every `--gap-every` frames). `--video` runs the whole pipeline, the
 shared yolov8n INT8 detector and OSNet x0.25 on the CPU, on a video of ../shared/videos (or a path) read in a loop.
 
@@ -28,7 +32,8 @@ Pass criteria (printed at the end; exit status 1 on failure):
     * RSS growth from the first report (after warm-up) to the end < 50 MB;
     * the median CPU ms/frame of the last window <= 1.5 x that of the first window + 0.2 ms (flat per-frame time;
       CPU time of this process, so other work on the machine does not count; wall time is printed too);
-    * the bank's slot count and the track list stay bounded (no growth after warm-up beyond one doubling).
+    * the bank's slot count and the track list stay bounded (no growth after warm-up beyond one doubling);
+    * `--cli`: the entries `track` keeps (runs of IDs, spans of global IDs) stay bounded the same way.
 """
 
 from __future__ import annotations
@@ -41,8 +46,9 @@ import tempfile
 import time
 import tracemalloc
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import torch
@@ -58,6 +64,8 @@ from tracker.cli_args import non_negative_int, positive_int  # noqa: E402
 from tracker.closed_pipe import run_tool  # noqa: E402
 from tracker.detector import quiet_ultralytics  # noqa: E402
 from tracker.gallery import Gallery, ModelIdentity  # noqa: E402
+from tracker.global_ids import GlobalIdHistory, live_tracks  # noqa: E402
+from tracker.run_summary import RunSummary, count_frame  # noqa: E402
 from tracker.testing import identity_embeddings, render  # noqa: E402
 from tracker.track import LOST  # noqa: E402
 
@@ -235,6 +243,15 @@ class Snapshot:
     lost: int = 0
     identities: int = 0
     gallery_bytes: int = 0
+    # `--cli`: the IDs `track`'s summary counted, the runs of IDs it keeps them in and the global-ID spans it keeps
+    cli_ids: int | None = None
+    cli_runs: int = 0
+    cli_spans: int = 0
+
+    @property
+    def cli_kept(self) -> int:
+        """The entries `track` keeps (`--cli`): runs of IDs and spans of global IDs."""
+        return self.cli_runs + self.cli_spans
 
     def line(self) -> str:
         return (
@@ -242,6 +259,11 @@ class Snapshot:
             f" ({self.bank_slots} slots)  tracks {self.tracks:4d} ({self.lost} lost)  ids {self.identities:6,}"
             f"  file {self.gallery_bytes / 2**10:8.0f} KB  objects {self.objects:>8,}"
             f"  {self.ms_per_frame:6.3f} ms/frame ({self.cpu_ms_per_frame:6.3f} CPU)"
+            + (
+                ""
+                if self.cli_ids is None
+                else f"  track: {self.cli_ids:,} IDs in {self.cli_runs} runs, {self.cli_spans} spans"
+            )
         )
 
 
@@ -301,6 +323,15 @@ class SoakReport:
             ),
             f"bank bytes bounded: {self.end.bank_bytes:,} at the end, {self.start.bank_bytes:,} after warm-up": (
                 self.end.bank_bytes <= 2 * self.start.bank_bytes
+            ),
+            **(
+                {}
+                if self.end.cli_ids is None
+                else {
+                    f"track's entries bounded: {self.end.cli_kept:,} at the end, {self.start.cli_kept:,} after warm-up"
+                    f" (peak tracks {self.max_tracks})": self.end.cli_kept
+                    <= 2 * max(self.start.cli_kept, self.max_tracks)
+                }
             ),
         }
 
@@ -402,6 +433,7 @@ def run_soak(
     gap_every: int | None = None,
     video: Path | None = None,
     trace: Callable[[list[str]], None] | None = None,
+    cli: bool = False,
 ) -> SoakReport:
     """Run `frames` frames through a CPU `Tracker`; snapshot after warm-up, periodically and at the end.
 
@@ -420,6 +452,8 @@ def run_soak(
             config must name them: `overrides`) instead of a synthetic world.
         trace: called at each snapshot after the first with `trace_lines` since the snapshot before (tracemalloc
             runs from the warm-up's last window on: slow); None: off.
+        cli: give each frame's objects to what `track` keeps over a run (`count_frame` into a `RunSummary`, and
+            with a gallery `GlobalIdHistory.observe`, as `tracker.run.track_source` does), outside the timed part.
     Raises:
         ValueError: `frames` below `warmup + window`, an unknown `world`.
     """
@@ -450,6 +484,8 @@ def run_soak(
     cpu_times = np.zeros(window)
     max_id = 0
     baseline: list[tracemalloc.Snapshot] = []
+    summary, history = (RunSummary(global_ids=gallery is not None), GlobalIdHistory()) if cli else (None, None)
+    blank = np.zeros((1, 1), np.uint8)  # (`count_frame`'s image: only its size is read)
     began = time.perf_counter()
 
     def save() -> None:
@@ -470,6 +506,9 @@ def run_soak(
             lost=int((core.table.state == LOST).sum()),
             identities=0 if gallery is None else len(gallery),
             gallery_bytes=gallery_file.stat().st_size if gallery_file is not None and gallery_file.exists() else 0,
+            cli_ids=None if summary is None else len(summary.tracks),
+            cli_runs=0 if summary is None else summary.tracks.run_count,
+            cli_spans=0 if history is None else history.kept,
         )
         report.snapshots.append(snap)
         if on_report is not None:
@@ -500,6 +539,12 @@ def run_soak(
             cpu_times[frame % window] = time.process_time() - c0
             for obj in out:
                 max_id = max(max_id, obj.track_id)
+            if summary is not None and history is not None:  # (`track_source`'s own steps for each frame)
+                shown = out
+                if gallery is not None:
+                    shown = [replace(o, track_id=cast(int, o.global_id)) for o in out]
+                    history.observe(frame, out, lambda: live_tracks(core))
+                count_frame(summary, shown, blank)
             report.max_tracks = max(report.max_tracks, len(core.tracks))
             report.max_slots = max(report.max_slots, core.bank.num_slots)
             if save_every and frame % save_every == 0:
@@ -549,6 +594,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--gap-every", type=non_negative_int, default=1000, help="--timestamps: frames between gaps")
     parser.add_argument("--video", default=None, help="Tracker.update on this video (../shared/videos or a path)")
     parser.add_argument("--trace", action="store_true", help="tracemalloc's top growth by file:line (slow)")
+    parser.add_argument("--cli", action="store_true", help="also feed what `track` keeps over a run")
     parser.add_argument(
         "--threads",
         type=positive_int,
@@ -621,6 +667,7 @@ def main(argv: list[str] | None = None) -> int:
             gap_every=args.gap_every if args.timestamps else None,
             video=video,
             trace=(lambda lines: print("\n".join(lines), flush=True)) if args.trace else None,
+            cli=args.cli,
         )
     print(report.summary(), flush=True)
     return 0 if report.passed else 1
