@@ -63,6 +63,7 @@ def test_a_run_of_days_keeps_runs_not_ids():
 
 def test_a_summary_given_a_set_takes_it_and_a_bad_id_is_named():
     assert RunSummary(tracks={3, 4}).tracks == {3, 4}
+    assert ShownIds([np.int64(7), 8]) == {7, 8}  # (an ID as numpy gives it: the set took it)
     with pytest.raises(TypeError, match="an ID shown must be an int or a \\(source, int\\) pair, got 'x'"):
         ShownIds(["x"])
     with pytest.raises(ValueError, match="a run of IDs from 5 to 4: its last ID is before its first"):

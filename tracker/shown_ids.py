@@ -13,6 +13,7 @@ iteration in order, `==` with a set, `|`), and several sources' IDs are kept apa
 
 from __future__ import annotations
 
+import operator
 from bisect import bisect_right
 from collections.abc import Hashable, Iterable, Iterator, Mapping
 from typing import Any
@@ -146,11 +147,12 @@ class ShownIds:
         return sum(len(runs.starts) for runs in self._runs.values())
 
     def _split(self, value: Any) -> tuple[Hashable, int]:
-        if isinstance(value, tuple) and len(value) == 2 and isinstance(value[1], int):
-            return value[0], value[1]
-        if isinstance(value, int):
-            return _ONE_SOURCE, value
-        raise TypeError(f"an ID shown must be an int or a (source, int) pair, got {value!r}")
+        """(source key, ID) of an int (a numpy integer too) or a (source, int) pair."""
+        source, number = value if isinstance(value, tuple) and len(value) == 2 else (_ONE_SOURCE, value)
+        try:
+            return source, operator.index(number)
+        except TypeError:
+            raise TypeError(f"an ID shown must be an int or a (source, int) pair, got {value!r}") from None
 
     def add(self, value: Any) -> None:
         """Add one ID (an int, or a (source, ID) pair)."""
