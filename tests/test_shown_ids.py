@@ -54,11 +54,23 @@ def test_a_run_of_days_keeps_runs_not_ids():
     shown = first + 59
     assert len(summary.tracks) == shown - 1
     assert summary.tracks.run_count == 2
+    assert summary.tracks.nbytes <= 8_192  # (one block of 2^16 IDs as a bitset at most; the set took ~1.3 MB)
     assert summary.to_json()["tracks"] == shown - 1
     other = RunSummary(name="b", tracks={1, 2, 3})
     summary.name = "a"
     assert len(combine([summary, other]).tracks) == shown - 1 + 3  # (each source numbers its own from 1)
     assert summary.tracks.runs() == [[1, never_shown - 1], [never_shown + 1, shown]]
+
+
+def test_a_day_of_ids_takes_bytes_not_megabytes():
+    """A day of a newcomer every 5 frames at 30 frames/s (~520 000 IDs, 60 shown a frame) is held in run containers
+    once the IDs move past each block of 2^16 (without that: 8 KB a block, 64 KB here, growing with the IDs)."""
+    shown = ShownIds()
+    frames = 520_000 // 6  # (60 in view, 6 new a frame)
+    for frame in range(frames):
+        shown.update(range(1 + 6 * frame, 61 + 6 * frame))
+    assert len(shown) == 6 * frames + 54 and shown.run_count == 1
+    assert shown.nbytes < 10_000  # (the newest block a bitset of 8 KB, the 7 before it runs; a set: ~33 MB)
 
 
 def test_a_summary_given_a_set_takes_it_and_a_bad_id_is_named():
@@ -68,3 +80,5 @@ def test_a_summary_given_a_set_takes_it_and_a_bad_id_is_named():
         ShownIds(["x"])
     with pytest.raises(ValueError, match="a run of IDs from 5 to 4: its last ID is before its first"):
         ShownIds.from_runs([[5, 4]])
+    with pytest.raises(ValueError, match="an ID shown must be >= 0, got -3"):
+        ShownIds([-3])
