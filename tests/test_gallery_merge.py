@@ -686,3 +686,189 @@ def test_a_merge_of_galleries_with_nothing_to_link_prints_no_empty_table(tmp_pat
     assert main(["gallery", "merge", str(first), str(tmp_path / "cam2.gallery"), "-o", str(out), "--dry-run"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"would write {out}: 1 identity"), lines
+
+
+# ------------------------------------------------------------------------------------ a gallery Trackers hold
+def walk(tracker, person: int, frames: range, x0: float) -> None:
+    """`person` walks across `tracker`'s view for `frames` (its looks: `PEOPLE[person]` with a little noise)."""
+    from tracker.testing import Walker, linear_path, render
+
+    walker, rng = [Walker(person, linear_path(x0, 300, 2, 0))], np.random.default_rng(person)
+    for frame in frames:
+        det = render(walker, frame, PEOPLE, 0.01, rng)
+        tracker.update_detections(det.boxes_xyxy, det.scores, embeddings=det.embeddings)
+
+
+def record(gallery: Gallery) -> dict:
+    """Everything a gallery holds, to compare (identities with their prototypes' bytes, next ID, file, sources)."""
+    held = {i.global_id: (i.describe(), i.prototypes.tobytes()) for i in gallery.identities}
+    return {"identities": held, "next": gallery._next_id, "file": gallery.file, "sources": gallery.sources,
+            "names": gallery.class_names, "model": gallery.model}  # fmt: skip
+
+
+def test_a_gallery_trackers_hold_takes_in_a_file_saved_meanwhile_and_then_saves_over_it(tmp_path):
+    """A service whose two cameras' Trackers hold one gallery; another program saved the file meanwhile, with a new
+    person and one the service knows seen again. The service's save is refused (it would drop them, and both gave
+    ID 3 to different people); it could only save aside, `track gallery merge` the files, and do so again at every
+    later save until a restart. `merge_from` takes the file's identities into the gallery the Trackers hold, by the
+    merge's rule (the same links and records as `track gallery merge` of the two files), its IDs unchanged, and
+    its next save writes the union; a save racing another writer after that is refused again."""
+    import copy
+
+    from tracker import Tracker, load_config
+    from tracker.gallery import GalleryConflictError
+    from tracker.gallery_merge import merge_galleries
+
+    now = time.time()
+    path = camera_gallery(tmp_path / "site.gallery", {1: 0, 2: 1}, "cam1", now - 3600)
+    cfg = load_config(overrides=["device=cpu"])
+    held = Gallery.load(path, cfg.gallery, MODEL)
+    cam_a, cam_b = (Tracker(cfg, frame_rate=10, gallery=held, source_name=name) for name in ("camA", "camB"))
+    walk(cam_a, 2, range(30), 100)
+    walk(cam_b, 3, range(30), 600)  # (in view when the file is taken in: a live track, offered, not stored)
+    cam_a.reset()  # camA's person leaves: stored under the ID its track had
+    assert held.identities[-1].global_id == 3 and held.identities[-1].first_seen.source == "camA"
+    other = Gallery.load(path, model=MODEL)  # another program, from the same version
+    seen, first = Sighting(50, now - 60, "cam9"), Sighting(1, now - 70, "cam9")
+    other.add(other.new_id(), looks(3, seed=900), 0, seen, first_seen=first)
+    other.add(2, looks(1, seed=901), 0, Sighting(80, now - 30, "cam9"), first_seen=Sighting(60, now - 40, "cam9"))
+    other.save(path)
+    theirs = Gallery.load(path, prune=False)
+    with pytest.raises(GalleryConflictError) as refused:
+        held.save(path)
+    assert f"merge_from('{path}'), then save('{path}')" in str(refused.value)
+    aside = tmp_path / "service.gallery"  # what the merge of the two files gives
+    copy.deepcopy(held).save(aside, prune=False)
+    expected = merge_galleries([aside, path], [Gallery.load(aside, prune=False), Gallery.load(path, prune=False)])
+
+    merged = held.merge_from(path)
+
+    hops = [(link.from_id, link.to_id, link.joined) for link in merged.links]
+    assert hops == [(1, 1, True), (2, 2, True), (3, 5, False)], "theirs joined, the new person above IDs 1-4 given"
+    assert hops == [(link.from_id, link.to_id, link.joined) for link in expected.links]
+    assert [link.to_id for link in merged.new] == [5] and len(merged.joined) == 2 and merged.gallery is held
+    held.save(path)  # the version it read: no conflict
+    saved = Gallery.load(path, prune=False)
+    assert list(saved) == [1, 2, 3, 5] == list(expected.gallery)
+    for gid in saved:
+        assert saved[gid].describe() == expected.gallery[gid].describe(), gid
+        assert np.array_equal(saved[gid].prototypes, expected.gallery[gid].prototypes), gid
+    assert saved[3].first_seen.source == "camA", "the service's ID 3 is its own person still"
+    assert saved[2].sightings == 2 and saved[2].last_seen == theirs[2].last_seen, "the person seen again joined"
+    assert saved[5].first_seen == theirs[3].first_seen, "their new person got a new ID"
+    cam_b.reset()  # camB's person leaves: stored under the ID its live track held
+    assert held[4].first_seen.source == "camB" and list(held) == [1, 2, 3, 4, 5]
+    again = Gallery.load(path, model=MODEL)  # another program writes again
+    again.add(again.new_id(), looks(4, seed=902), 0, Sighting(5, now, "cam9"))
+    again.save(path)
+    with pytest.raises(GalleryConflictError):
+        held.save(path)
+
+
+@pytest.mark.parametrize(
+    "model",
+    [ModelIdentity("osnet_x0_25", "0123456789abcdef", 16), ModelIdentity("osnet_x1_0", "fedcba9876543210", DIM)],
+    ids=["D", "weights"],
+)
+def test_a_file_of_another_model_is_not_taken_in_and_changes_nothing(tmp_path, model):
+    """Another D (or other weights: another embedding space) cannot be merged: `GalleryModelError` naming the file,
+    the gallery as it was (identities, next ID, the file it last read: its next save to its file still works)."""
+    from tracker.gallery import GalleryModelError
+
+    now = time.time()
+    path = camera_gallery(tmp_path / "site.gallery", {1: 0, 2: 1}, "cam1", now - 600)
+    held = Gallery.load(path, model=MODEL)
+    held.add(held.new_id(), looks(2, seed=3), 0, Sighting(9, now, "camA"))
+    stranger = Gallery(model=model)
+    stranger.add(1, np.random.default_rng(0).normal(size=(3, model.dim)), 0, Sighting(1, now, "cam9"))
+    stranger.save(tmp_path / "other.gallery")
+    before = record(held)
+    with pytest.raises(GalleryModelError, match=f"^{tmp_path / 'other.gallery'} cannot be merged with this gallery"):
+        held.merge_from(tmp_path / "other.gallery")
+    assert record(held) == before
+    held.save(path)
+    assert list(Gallery.load(path, prune=False)) == [1, 2, 3]
+
+
+def test_taking_in_a_file_while_other_threads_add_loses_nothing(tmp_path, monkeypatch):
+    """Cameras' threads go on adding while a file is taken in: one adds once the file is read (the merge not begun),
+    another while the merge holds the gallery (it waits for it). No error, every identity kept, no ID given twice,
+    and all of them saved."""
+    import threading
+
+    from tracker.gallery_merge import merge_into
+
+    now = time.time()
+    path = camera_gallery(tmp_path / "site.gallery", {1: 0}, "cam1", now - 600)
+    held = Gallery.load(path, model=MODEL)
+    other = Gallery.load(path, model=MODEL)
+    other.add(other.new_id(), looks(3, seed=7), 0, Sighting(5, now - 60, "cam9"))
+    other.save(path)
+    added: dict[str, int] = {}
+    errors: list[BaseException] = []
+
+    def add(name: str, person: int) -> None:
+        try:
+            added[name] = held.new_id()
+            held.add(added[name], looks(person, seed=person), 0, Sighting(1, now, name))
+        except BaseException as exc:  # (reported by the test, not lost in the thread)
+            errors.append(exc)
+
+    load = Gallery.load.__func__
+
+    def read_then_add(cls, *args, **kwargs):  # the file read, the merge not begun: camA adds
+        read = load(cls, *args, **kwargs)
+        camera = threading.Thread(target=add, args=("camA", 1))
+        camera.start()
+        camera.join(timeout=LOCK_WAIT_S)
+        assert not camera.is_alive(), "the gallery was held while its file was read: the cameras waited"
+        return read
+
+    during: list[threading.Thread] = []
+
+    def merge_while_adding(*args, **kwargs):  # the merge under way: camB adds (it waits for the gallery)
+        started = threading.Event()
+        camera = threading.Thread(target=lambda: (started.set(), add("camB", 2)))
+        camera.start()
+        started.wait(timeout=LOCK_WAIT_S)
+        during.append(camera)
+        return merge_into(*args, **kwargs)
+
+    monkeypatch.setattr(Gallery, "load", classmethod(read_then_add))
+    monkeypatch.setattr("tracker.gallery_merge.merge_into", merge_while_adding)
+    merged = held.merge_from(path)
+    monkeypatch.undo()
+    during[0].join(timeout=LOCK_WAIT_S)
+    assert not errors and not during[0].is_alive()
+    assert added == {"camA": 2, "camB": 4} and [link.to_id for link in merged.new] == [3], (added, merged.links)
+    sources = {gid: held[gid].last_seen.source for gid in held}
+    assert sources == {1: "cam1", 2: "camA", 3: "cam9", 4: "camB"}
+    held.save(path)
+    assert list(Gallery.load(path, prune=False)) == [1, 2, 3, 4]
+
+
+def test_taking_in_the_same_file_twice_adds_nothing_the_second_time(tmp_path):
+    """The file's identities, taken in once, are this gallery's records: taken in again (a second `merge_from` of
+    the unchanged file), each joins its own by its stored rows, even two look-alikes (one person stored twice,
+    within gallery.margin of each other, which the look rule alone gives new IDs), and no count goes up."""
+    now = time.time()
+    path = camera_gallery(tmp_path / "site.gallery", {1: 0, 2: 0, 3: 4}, "cam1", now - 600)
+    held = Gallery(model=MODEL)
+    held.add(held.new_id(), looks(2, seed=3), 0, Sighting(9, now, "camA"))
+    first = held.merge_from(path)
+    assert [link.to_id for link in first.new] == [2, 3, 4]
+    before = record(held)
+    second = held.merge_from(path)
+    assert [(link.from_id, link.to_id) for link in second.joined] == [(1, 2), (2, 3), (3, 4)] and not second.new
+    assert record(held) == before
+    held.save(path)
+
+
+def test_taking_in_another_cameras_file_keeps_saving_to_the_gallerys_own_file(cameras):
+    """A site's gallery takes in another camera's file (not the one it read): its own file stays the one it last read,
+    so its next save there writes without a conflict (had it recorded cam2's, "this gallery never read it")."""
+    a, b = cameras
+    held = Gallery.load(a, model=MODEL)
+    assert [link.to_id for link in held.merge_from(b).new] == [4]
+    held.save(a)
+    assert list(Gallery.load(a, prune=False)) == [1, 2, 3, 4]

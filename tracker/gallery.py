@@ -38,7 +38,8 @@ import threading
 import time
 import weakref
 from collections.abc import Hashable, Iterator, Mapping, Sequence
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -82,6 +83,9 @@ from tracker.gallery_upkeep import ID_STRIDE as ID_STRIDE  # (re-exported: publi
 from tracker.gallery_upkeep import IVF_REBUILD_GROWTH as IVF_REBUILD_GROWTH  # (re-exported: public here before)
 from tracker.gallery_upkeep import MAX_GLOBAL_ID as MAX_GLOBAL_ID  # (re-exported: public here before)
 from tracker.gallery_upkeep import GalleryIndexUpkeep
+
+if TYPE_CHECKING:
+    from tracker.gallery_merge import Merged
 
 __all__ = [
     "Gallery",
@@ -441,6 +445,58 @@ class Gallery(GalleryFiles, GallerySearch, GalleryLive, GalleryRetention, Galler
             seen = max(old.sightings, identity.sightings) if one_origin else old.sightings + identity.sightings
             merged = Identity(gid, old.class_id, first, last, seen, prototypes)
         return self._put(merged, old)
+
+    def merge_from(self, path: str | Path, *, count_twice: bool = False) -> Merged:
+        """Take in the identities of the gallery file `path` (one another program saved since this gallery read or
+        wrote it: its `save` was refused with `GalleryConflictError`), here, while Trackers hold this gallery.
+
+        Merged by `track gallery merge`'s rule (`tracker.gallery_merge`) with this gallery as the base: its global
+        IDs are kept (live tracks hold them); each of the file's identities joins the stored identity holding one of
+        its prototypes byte for byte (a copy of one record) or matching its looks (`match_looks` against the stored
+        identities alone, not the streams' live tracks, as the merge of the two files would), else gets a new ID
+        above every ID this gallery ever gave. The file is read first (the Trackers go on meanwhile), then merged
+        holding this gallery's lock (they wait for it: ~the time `track gallery merge` takes over the file). The
+        version read becomes the one this gallery last read, when `path` is its file (or it has none yet): its next
+        `save(path)` writes the union over that version; a file another program writes after it is refused again.
+        Another file leaves its file as it was (its saves go on there). Retention is not applied to the file.
+
+        Args:
+            path: a gallery file (a leading "~" is the home folder).
+            count_twice: take it in even where both hold the sightings of one source from two links
+                (`merge_galleries`' `count_twice`).
+        Returns:
+            The merge's `Merged` (its `gallery` is this one): `links` (the file's ID -> its ID here; `joined`,
+            `new`), `lookalikes` (new IDs kept apart from a look-alike), `dropped` (forgotten beyond
+            `gallery.max_identities`).
+        Raises:
+            GalleryModelError: the file's identities come from another ReID model or have another D (or name a
+                class otherwise): nothing changed.
+            SourceLinkedError: both hold the sightings of one source from two links (without `count_twice`):
+                nothing changed.
+            RuntimeError: a save `begin_save` began is not written yet (its older snapshot would then be written
+                over the file taken in): nothing read.
+            What `load` raises (FileNotFoundError, GalleryError, ...): nothing changed.
+        """
+        from tracker.gallery_merge import merge_into  # (it imports this module)
+
+        self._refuse_merge_while_saving(path)
+        file, before = Path(path).expanduser(), self._file
+        other = Gallery.load(file, self.config, prune=False)  # (outside the lock: the Trackers go on)
+        with self._guard:
+            self._refuse_merge_while_saving(path)
+            merged = merge_into(self, "this gallery", [(file, other)], count_twice, "count_twice=True")
+            read = other._file  # (a save of this gallery since the read recorded a newer version: it stays)
+            if read is not None and self._file == before and (before is None or before[0] == read[0]):
+                self._file = read
+            return merged
+
+    def _refuse_merge_while_saving(self, path: str | Path) -> None:
+        """RuntimeError while a save `begin_save` began is not written yet (`merge_from`)."""
+        if self._saving:
+            raise RuntimeError(
+                f"cannot merge {path} into the gallery: a save begun with begin_save is not written yet (call its "
+                "PendingSave.write(), or wait for the thread that does, first)"
+            )
 
     def _prototypes(self, old: Identity | None, looks: np.ndarray) -> np.ndarray:
         """(P, D) the prototypes an identity keeps: picked from `old`'s (when it is stored already) and (N, D)

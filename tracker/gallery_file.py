@@ -338,8 +338,9 @@ def written_by_another(path: Path, when: str) -> str:
 def check_unchanged(path: Path, last: tuple[str, FileVersion] | None) -> None:
     """Raise `GalleryConflictError` if `path` holds a file other than `last`, the (real path, version) of the file
     a gallery last read or wrote (`Gallery.file`; None: neither), or another program's file (no gallery: said so).
-    A missing file is no conflict. The error gives the ways on: load again and add (a script's gallery), save aside
-    and merge (one that Trackers hold, which cannot load again), or overwrite."""
+    A missing file is no conflict. The error gives the ways on: load again and add (a script's gallery), take the
+    file's identities in and save again (`Gallery.merge_from`: one that Trackers hold, which cannot load again), save
+    aside and merge the two files (`track gallery merge`), or overwrite."""
     now = file_version(path)
     if now is None or last == (os.path.realpath(path), now):
         return
@@ -354,6 +355,7 @@ def check_unchanged(path: Path, last: tuple[str, FileVersion] | None) -> None:
     aside = path.with_name(f"{path.stem}.unmerged{path.suffix}")  # (the name `track` saves its own aside under)
     raise GalleryConflictError(
         f"the gallery file {path} was not written: {why}, and its identities would be lost; load it again, add "
-        f"to that and save; or, for a gallery that Trackers hold, keep both: save it aside (save('{aside}')) and "
+        f"to that and save; or, for a gallery that Trackers hold, take its identities in and save again "
+        f"(merge_from('{path}'), then save('{path}')); or keep both files: save it aside (save('{aside}')) and "
         f"merge the two (track gallery merge {path} {aside} -o {path}); or save with overwrite=True to replace it"
     )

@@ -16,7 +16,7 @@ from tracker.gallery_prototypes import select_prototypes
 from tracker.gallery_records import LiveLooks
 from tracker.gallery_state import GalleryState
 
-__all__ = ["GalleryLive"]
+__all__ = ["GalleryLive", "no_live"]
 
 log = logging.getLogger(__name__)
 
@@ -115,7 +115,7 @@ class GalleryLive(GalleryState):
         (L, D) the prototypes, each track's rows consecutive."""
         offered = [(g, look) for s, live in list(self._live.items()) if s is not source for g, look in live.items()]
         if not offered:
-            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros((0, 0), dtype=np.float32)
+            return no_live()
         counts = [len(look.prototypes) for _, look in offered]
         gids = np.repeat(np.array([g for g, _ in offered], dtype=np.int64), counts)
         classes = np.repeat(np.array([look.class_id for _, look in offered], dtype=np.int64), counts)
@@ -126,6 +126,11 @@ class GalleryLive(GalleryState):
         """Whether a newcomer of `source` has anything to be matched with: stored identities, or live tracks of
         other streams."""
         return bool(self._identities) or any(s is not source and live for s, live in list(self._live.items()))
+
+
+def no_live() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """What `GalleryLive._live_of_others` gives when no stream offers a track: (0,) IDs, (0,) classes, (0, 0) looks."""
+    return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros((0, 0), dtype=np.float32)
 
 
 def _split_by_pickle(pickled: int, now: int, file: tuple[str, FileVersion] | None) -> str:

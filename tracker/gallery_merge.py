@@ -7,7 +7,8 @@ prototype, at least `gallery.min_similarity`, ahead of the runner-up by `gallery
 that identity (`Gallery.absorb`: prototypes re-picked within `gallery.prototypes`, first and last sightings merged,
 counts added, or for copies of one record, of the same first sighting, the larger one); the others get new global
 IDs (`Gallery.new_id`: above every ID the base ever gave). Two identities of one file stay two: an ID one of them
-took is not given to another of the same file (the file told them apart).
+took is not given to another of the same file (the file told them apart). `Gallery.merge_from` is the same merge
+into a gallery Trackers hold (`merge_into`), the base being that gallery, searched without the streams' live tracks.
 
 Before the look rule, provenance: an identity holding a prototype row equal, byte for byte, to one the merged gallery
 holds (same class) is that identity's record (the same file given twice, or two copies of one gallery that went on
@@ -40,7 +41,15 @@ from tracker.gallery_records import GalleryModelError, Identity, describe_model
 from tracker.gallery_search import NO_ID
 from tracker.gallery_sources import LinkedSource, SourceLinkedError
 
-__all__ = ["MergeLink", "Merged", "check_compatible", "lookalike_note", "merge_galleries", "refuse_shared_sources"]
+__all__ = [
+    "MergeLink",
+    "Merged",
+    "check_compatible",
+    "lookalike_note",
+    "merge_galleries",
+    "merge_into",
+    "refuse_shared_sources",
+]
 
 QUERY_CHUNK = 256  # look-alike search: new identities' queries per matrix product (bounds its memory)
 
@@ -78,7 +87,8 @@ class Merged:
     """A merge's result.
 
     Attributes:
-        gallery: the merged gallery (the first input's, with the others' identities in it; not saved).
+        gallery: the merged gallery (the first input's, or the one `Gallery.merge_from` took the file into, with
+            the others' identities in it; not saved).
         links: one per identity of the later inputs, in the order they were merged.
         kept: identities of the first input (their IDs kept).
         dropped: global IDs the merged gallery forgot to stay within `gallery.max_identities` (least recently seen).
@@ -90,18 +100,28 @@ class Merged:
     dropped: list[int]
 
     @property
+    def joined(self) -> list[MergeLink]:
+        """The links of identities that joined one the gallery held (`MergeLink.joined`), in merge order."""
+        return [link for link in self.links if link.joined]
+
+    @property
+    def new(self) -> list[MergeLink]:
+        """The links of identities given a new global ID, in merge order."""
+        return [link for link in self.links if not link.joined]
+
+    @property
     def lookalikes(self) -> list[MergeLink]:
         """The links of identities given a new ID next to a look-alike (`MergeLink.nearest`), in merge order."""
         return [link for link in self.links if link.nearest is not None]
 
 
-def check_compatible(paths: Sequence[Path], galleries: Sequence[Gallery]) -> None:
+def check_compatible(paths: Sequence[Path | str], galleries: Sequence[Gallery]) -> None:
     """Raise `GalleryModelError` naming the first file whose identities cannot be merged with those before it: a
     ReID model (name, weights digest) other than theirs, where both record one, another embedding size D, or another
     name for a class ID both name. A gallery that records no model or no class names conflicts with none."""
     model, dim = None, None
     names: dict[int, str] = {}  # class ID -> its name, as the first file naming it does
-    first: dict[int | str, Path] = {}  # class ID, "model", "dim" -> the first file that set it
+    first: dict[int | str, Path | str] = {}  # class ID, "model", "dim" -> the first file that set it
     for path, gallery in zip(paths, galleries, strict=True):
         if gallery.model is not None and model is not None and gallery.model.conflicts_with(model):
             raise GalleryModelError(
@@ -149,49 +169,83 @@ def merge_galleries(paths: Sequence[Path], galleries: Sequence[Gallery], count_t
     """
     if not galleries or len(paths) != len(galleries):
         raise ValueError(f"one path per gallery is needed, got {len(paths)} paths and {len(galleries)} galleries")
+    return merge_into(galleries[0], paths[0], list(zip(paths[1:], galleries[1:], strict=True)), count_twice)
+
+
+def merge_into(
+    base: Gallery,
+    name: Path | str,
+    inputs: Sequence[tuple[Path, Gallery]],
+    count_twice: bool = False,
+    twice_option: str = "--count-twice",
+) -> Merged:
+    """Merge the galleries of `inputs` ((file, its gallery) pairs, in that order) into `base`, in place, by the
+    module docstring's rule: what `merge_galleries` does with `base` first (`track gallery merge`) and
+    `Gallery.merge_from` with the gallery Trackers hold (which holds its lock around this).
+
+    Args:
+        base: the gallery merged into (its global IDs kept; its config's bounds and capacity apply).
+        name: what the errors call `base` (its file; "this gallery").
+        inputs: the files merged into it and their galleries.
+        count_twice: merge inputs that hold one of `base`'s sources all the same (`merge_galleries`).
+        twice_option: how the refusal of shared sources names `count_twice` to the caller.
+    Raises:
+        SourceLinkedError, GalleryModelError: as `merge_galleries`, before anything is merged.
+    """
+    paths, galleries = [name, *(path for path, _ in inputs)], [base, *(gallery for _, gallery in inputs)]
     check_compatible(paths, galleries)
     if not count_twice:
-        refuse_shared_sources(paths, galleries)
-    merged = galleries[0]
-    base = {identity.global_id for identity in merged.identities}
+        refuse_shared_sources(paths, galleries, twice_option)
+    kept = {identity.global_id for identity in base.identities}
     links: list[MergeLink] = []
-    for path, gallery in zip(paths[1:], galleries[1:], strict=True):
-        if merged.model is None and gallery.model is not None:
-            merged.bind_model(gallery.model)
-        merged.name_classes(gallery.class_names)
-        merged.absorb_sources(gallery.sources)
-        taken = _Taken()  # IDs this file's identities took: another of its identities is another person
-        fresh: dict[int, Identity] = {}  # new ID -> this file's identity that got it
-        owners = _row_owners(merged)
-        for identity in gallery.identities:
-            gid = _same_record(identity, owners, merged, taken.ids)
-            if gid == NO_ID:
-                near = taken.near(identity.prototypes, merged.config.min_similarity - merged.config.margin)
-                gid = merged.match_looks(identity.prototypes, identity.class_id, exclude=near)
-            similarity = None if gid == NO_ID else _similarity(identity.prototypes, merged[gid].prototypes)
-            if gid == NO_ID:
-                gid = merged.new_id()
-                fresh[gid] = identity
-            taken.add(gid, merged.absorb(gid, identity).prototypes)
-            links.append(MergeLink(path, identity.global_id, gid, similarity))
-        lookalikes = _nearest_others(merged, fresh)  # (after the file: against the output as it holds them)
-        for k in range(len(links) - len(gallery.identities), len(links)):
-            if (pair := lookalikes.get(links[k].to_id)) is not None:
-                links[k] = replace(links[k], nearest=pair[0], nearest_similarity=pair[1])
-    dropped = sorted((base | {link.to_id for link in links}) - {i.global_id for i in merged.identities})
-    return Merged(merged, links, len(base), dropped)
+    for path, gallery in inputs:
+        links += _merge_file(base, path, gallery)
+    dropped = sorted((kept | {link.to_id for link in links}) - {i.global_id for i in base.identities})
+    return Merged(base, links, len(kept), dropped)
 
 
-def refuse_shared_sources(paths: Sequence[Path], galleries: Sequence[Gallery]) -> None:
+def _merge_file(merged: Gallery, path: Path, gallery: Gallery) -> list[MergeLink]:
+    """Merge one input's `gallery` (read from `path`) into `merged`, in place (module docstring); returns where
+    each of its identities went, in the order merged."""
+    if merged.model is None and gallery.model is not None:
+        merged.bind_model(gallery.model)
+    merged.name_classes(gallery.class_names)
+    merged.absorb_sources(gallery.sources)
+    taken = _Taken()  # IDs this file's identities took: another of its identities is another person
+    fresh: dict[int, Identity] = {}  # new ID -> this file's identity that got it
+    owners = _row_owners(merged)
+    links: list[MergeLink] = []
+    for identity in gallery.identities:
+        gid = _same_record(identity, owners, merged, taken.ids)
+        if gid == NO_ID:  # (the stored identities alone: a live track of a stream is no identity of a file)
+            near = taken.near(identity.prototypes, merged.config.min_similarity - merged.config.margin)
+            gid = merged.match_looks(identity.prototypes, identity.class_id, exclude=near, live=False)
+        similarity = None if gid == NO_ID else _similarity(identity.prototypes, merged[gid].prototypes)
+        if gid == NO_ID:
+            gid = merged.new_id()
+            fresh[gid] = identity
+        taken.add(gid, merged.absorb(gid, identity).prototypes)
+        links.append(MergeLink(path, identity.global_id, gid, similarity))
+    lookalikes = _nearest_others(merged, fresh)  # (after the file: against the output as it holds them)
+    for k, link in enumerate(links):
+        if (pair := lookalikes.get(link.to_id)) is not None:
+            links[k] = replace(link, nearest=pair[0], nearest_similarity=pair[1])
+    return links
+
+
+def refuse_shared_sources(
+    paths: Sequence[Path | str], galleries: Sequence[Gallery], twice_option: str = "--count-twice"
+) -> None:
     """Raise `SourceLinkedError` naming the sources two of `galleries` (loaded from `paths`) both hold the
     sightings of from two links, and the files (the first that held each); nothing when none is. One link both
     record (`LinkedSource.same_link`: the same time and count, its frames perhaps at another point of the run: a
     copy of one file, or a file restored from an older copy, saved during or after the run) is not refused: each
     identity the copies share joins itself by provenance, and one that only one of them saw again since is taken as
     that one's (`Gallery.absorb`). Two records of one head and two keys in two files (a recording tracked into one
-    while it was being written, into the other once longer: `tracker.gallery_sources`) are refused too."""
-    first: dict[str, tuple[Path, LinkedSource]] = {}
-    heads: dict[str, tuple[Path, str, LinkedSource]] = {}  # (a recording grown between its links: another key)
+    while it was being written, into the other once longer: `tracker.gallery_sources`) are refused too. The error
+    names `twice_option` as the way to merge them all the same."""
+    first: dict[str, tuple[Path | str, LinkedSource]] = {}
+    heads: dict[str, tuple[Path | str, str, LinkedSource]] = {}  # (a recording grown between its links: another key)
     shared: list[str] = []
     for path, gallery in zip(paths, galleries, strict=True):
         for key, record in sorted(gallery.sources.items()):
@@ -211,7 +265,7 @@ def refuse_shared_sources(paths: Sequence[Path], galleries: Sequence[Gallery]) -
         raise SourceLinkedError(
             f"{'; '.join(shared)}: merged, their identities would count those sightings twice (a gallery counts how "
             "many times it saw each person, not in which video, so a merge cannot take them out); merge galleries of "
-            "other videos, or add --count-twice to merge them all the same"
+            f"other videos, or add {twice_option} to merge them all the same"
         )
 
 

@@ -63,8 +63,9 @@ class GalleryFiles(GalleryState):
         (`tracker.io.lock.gallery_lock`, `.<name>.lock` beside it, as `track --gallery` does for a whole run), and
         refuses, writing nothing, when the file there is not the one this gallery last read (`load`) or wrote
         (`save`): another process saved it meanwhile, or this gallery never read it. Load it again, add to that,
-        and save; for a gallery Trackers hold, save it aside and merge the two (`track gallery merge`, the error
-        names the files); or pass `overwrite=True` to replace it. A missing file is simply written. Synchronous: the
+        and save; for a gallery Trackers hold, take the file's identities in (`merge_from(path)`) and save again;
+        to keep both files, save it aside and merge the two (`track gallery merge`, the error names the files); or
+        pass `overwrite=True` to replace it. A missing file is simply written. Synchronous: the
         file is there when it returns (`begin_save` writes it from another thread instead).
 
         Args:

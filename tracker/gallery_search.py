@@ -16,6 +16,7 @@ import numpy as np
 from tracker.gallery_assign import assign_unambiguous
 from tracker.gallery_checks import track_pairs
 from tracker.gallery_guard import locked
+from tracker.gallery_live import no_live
 from tracker.gallery_prototypes import check_looks, looks_query, normalised
 from tracker.gallery_records import Sighting, is_whole
 from tracker.gallery_state import GalleryState
@@ -40,6 +41,8 @@ class GallerySearch(GalleryState):
         min_similarity: float | None = None,
         margin: float | None = None,
         source: object | None = None,
+        *,
+        live: bool = True,
     ) -> np.ndarray:
         """Identities for Q newcomers, in one batched search; `NO_ID` (-1) where there is no sure match.
 
@@ -57,6 +60,8 @@ class GallerySearch(GalleryState):
             min_similarity, margin: bounds; None takes the config's.
             source: the stream the newcomers are in (`attach`): the live tracks the other streams `publish` are
                 candidates too (an identity's similarity: the best over its stored and live prototypes).
+            live: False: the stored identities alone, no stream's live track (a merge of files: a file's identity
+                is matched as `track gallery merge` matches it, whatever the streams offer now).
         Returns:
             (Q,) int64 global IDs or -1.
         Raises:
@@ -70,7 +75,7 @@ class GallerySearch(GalleryState):
         if class_ids is not None and np.shape(class_ids) != (len(raw),):
             raise ValueError(f"class_ids must have shape (Q,) with Q = {len(raw)}, got {np.shape(class_ids)}")
         out = np.full(len(raw), NO_ID, dtype=np.int64)
-        live_ids, live_classes, live_looks = self._live_of_others(source)
+        live_ids, live_classes, live_looks = self._live_of_others(source) if live else no_live()
         if len(raw) == 0 or not (self._identities or len(live_ids)):  # (0, D) queries too: nothing to search
             return out
         q = normalised(raw.reshape(len(raw), -1))
@@ -208,11 +213,12 @@ class GallerySearch(GalleryState):
         return ids
 
     @locked
-    def match_looks(self, looks: np.ndarray, class_id: int, exclude: Iterable[int] = ()) -> int:
+    def match_looks(self, looks: np.ndarray, class_id: int, exclude: Iterable[int] = (), *, live: bool = True) -> int:
         """The identity a set of looks of one person (a track's bank, or another gallery's identity) takes, as
         `link` decides it for a track: their query is the normalised mean of the (P, D) `looks`, matched by `match`
         with the config's bounds (`gallery.min_similarity`, `gallery.margin`) among the identities of `class_id`
-        that are not in `exclude`. Returns its global ID, or `NO_ID` (-1): none is a sure match.
+        that are not in `exclude` (and with `live`, the live tracks streams offer: `match`'s `live`). Returns its
+        global ID, or `NO_ID` (-1): none is a sure match.
 
         Raises:
             ValueError: `looks` not of shape (P, D) with P >= 1 (one look is `looks[None]`), with a NaN, infinite or
@@ -223,4 +229,5 @@ class GallerySearch(GalleryState):
             hint = " (one look: looks[None])" if rows.ndim == 1 else ""
             raise ValueError(f"looks must have shape (P, D) with P >= 1, got {rows.shape}{hint}")
         check_looks(rows, "looks")
-        return int(self.match(looks_query(rows), exclude=exclude, class_ids=np.array([int(class_id)]))[0])
+        query, classes = looks_query(rows), np.array([int(class_id)])
+        return int(self.match(query, exclude=exclude, class_ids=classes, live=live)[0])
