@@ -351,6 +351,7 @@ CHECKED_PARTS = [
     "run_outputs",
     "run_resume",
     "run_summary",
+    "shown_ids",
     "signal_stack",
     "still",
     "stop_flag",

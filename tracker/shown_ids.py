@@ -88,9 +88,13 @@ class ShownIds:
     @property
     def nbytes(self) -> int:
         """Bytes the bitmaps' containers hold (`BitMap64.get_statistics`): the memory the IDs take."""
-        stats = (bitmap.get_statistics() for bitmap in self._bitmaps.values())
-        parts = ("n_bytes_array_containers", "n_bytes_run_containers", "n_bytes_bitset_containers")
-        return sum(int(stat[part]) for stat in stats for part in parts)
+        total = 0
+        for bitmap in self._bitmaps.values():
+            stat = bitmap.get_statistics()
+            total += (
+                stat["n_bytes_array_containers"] + stat["n_bytes_run_containers"] + stat["n_bytes_bitset_containers"]
+            )
+        return total
 
     def add(self, value: Any) -> None:
         """Add one ID (an int, or a (source, ID) pair).
@@ -104,7 +108,8 @@ class ShownIds:
 
     def update(self, values: Iterable[Any]) -> None:
         """Add each of `values` (`add`); ints of a single source in one call to the bitmap (a frame's people)."""
-        ints, others = [], []
+        ints: list[int] = []
+        others: list[Any] = []
         for value in values:
             (ints if type(value) is int else others).append(value)
         if ints:
