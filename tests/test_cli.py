@@ -615,6 +615,34 @@ def test_an_output_folder_that_cannot_be_made_is_named_as_such(command, fake_mod
     assert f"cannot create the output folder {tmp_path / 'results' / 'today'}: {tmp_path / 'results'} is a file" in err
 
 
+@pytest.mark.parametrize("case", ["default", "track --out", "batch --out"])
+def test_an_output_folder_on_a_read_only_disk_says_to_choose_another(case, fake_models, tmp_path, monkeypatch, capfd):
+    """`track walk.avi` from a read-only folder (its default runs/track made there) or `--out ro/today` on a
+    read-only mount said "cannot create the output folder runs/track: Read-only file system" and stopped there: what
+    to do was left to guess. The line now ends with the option that chooses another folder."""
+    import errno
+
+    video = str(write_video(tmp_path / "walk.avi", scene(3)))
+    read_only = tmp_path / "ro"
+    read_only.mkdir()
+    real_mkdir = Path.mkdir
+
+    def mkdir(self, *args, **kwargs):
+        if Path(os.path.abspath(self)).is_relative_to(read_only) and not self.exists():
+            raise OSError(errno.EROFS, "Read-only file system", str(self))
+        return real_mkdir(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "mkdir", mkdir)
+    monkeypatch.chdir(read_only)
+    out = "runs/track" if case == "default" else str(read_only / "today")
+    argv = [video, "--quiet", "--set", "reid.model=none"] + ([] if case == "default" else ["--out", out])
+    capfd.readouterr()
+    assert main(["batch", *argv] if case.startswith("batch") else argv) == 2
+    err = capfd.readouterr().err.strip()
+    assert err.endswith(f"cannot create the output folder {out}: Read-only file system: choose another --out"), err
+    assert len(err.splitlines()) == 1
+
+
 @pytest.mark.parametrize("option", ["--out", "--config", "--gallery", "source", "batch --out"])
 def test_an_empty_path_is_refused_not_read_as_the_current_folder(option, fake_models, tmp_path, monkeypatch, capfd):
     """`track walk.avi --out "$OUT"` with OUT unset wrote walk.txt, .jsonl, .mp4 and summary.json into the current

@@ -438,7 +438,10 @@ def test_an_output_folder_that_cannot_be_made_is_named_as_such(tmp_path, capsys)
     (tmp_path / "out").write_text("")
     assert eval_main(["--data", str(tmp_path / "data"), "--out", str(tmp_path / "out"), "-q"]) == 2
     err = capsys.readouterr().err.strip()
-    assert err == f"track eval: error: cannot create the output folder {tmp_path / 'out'}: a file of that name exists"
+    assert err == (
+        f"track eval: error: cannot create the output folder {tmp_path / 'out'}: a file of that name exists: "
+        "choose another --out"
+    )
 
 
 def test_a_malformed_gt_file_is_named(tmp_path, capsys):
@@ -753,7 +756,10 @@ def test_a_cache_dir_that_is_a_file_is_one_clear_error_before_inputs_are_made(tm
             "--out", str(tmp_path / "out"), "--quiet"]  # fmt: skip
     assert eval_main(args) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert err == [f"track eval: error: cannot create the input cache folder {cache}: a file of that name exists"]
+    assert err == [
+        f"track eval: error: cannot create the input cache folder {cache}: a file of that name exists: "
+        "choose another --cache-dir"
+    ]
 
 
 def _fails(item: int) -> int:

@@ -90,7 +90,7 @@ def next_run_dir(base: Path, name: str) -> Path:
     Raises:
         OSError: `base` cannot be created, naming it as the output folder.
     """
-    make_output_folder(base)
+    make_output_folder(base, option="--out")  # (the default runs/track: in the current folder)
     n = 1
     while True:
         candidate = _run_dir(base, name, n)
@@ -169,7 +169,7 @@ class RunOutputs:
         Raises:
             ResumeError: the earlier run's txt or JSONL is missing or shorter than its checkpoint says.
         """
-        make_output_folder(self.out_dir)
+        make_output_folder(self.out_dir, option="--out")
         txt_bytes, jsonl_bytes = (None, None) if resume is None else (resume.txt_bytes, resume.jsonl_bytes)
         if resume is None:  # an earlier run's summary would call the files replaced now finished if this run is killed
             for summary in self._earlier_summaries():

@@ -649,7 +649,7 @@ def _run_parsed(args: argparse.Namespace, parser: argparse.ArgumentParser, name:
             _claim_out(Path(args.out), held, name, args.variants)
             if not args.no_cache or args.variants:  # (variants are made there too) a cache that cannot be made
                 # fails now, not after the first sequence's detections and embeddings were computed
-                make_output_folder(args.cache_dir or default_cache_dir(), role="input cache folder")
+                make_output_folder(args.cache_dir or default_cache_dir(), "input cache folder", "--cache-dir")
             reid_possible = has_appearance(cfg)
             any_images = any(s.has_all_images for s in sequences)
             cmc = cfg.motion.camera_compensation != "none"
@@ -713,7 +713,7 @@ def _claim_out(out: Path, held: ExitStack, name: str, variants: list[str] | None
     locked (one run at a time writes there) and marked (`_marked`); ValueError (or the lock's `FolderInUse`) for a
     folder holding another run (`_refuse_other_command`, `_refuse_track_run`, `_refuse_other_layout`)."""
     made = not out.exists()  # removed again if nothing was written (no Ray cluster, an error)
-    make_output_folder(out)  # (a file of that name: said as such, before the lock's own message)
+    make_output_folder(out, option="--out")  # (a file of that name: said as such, before the lock's own message)
     held.enter_context(FolderLock(out, made_here=made))  # one run at a time writes there
     _refuse_other_command(out, name == "compare")
     _refuse_track_run(out, name)

@@ -109,7 +109,7 @@ class FolderLock:
                 than a full disk (the system's error as it is).
         """
         self._made_here |= not self.folder.exists()
-        make_output_folder(self.folder)
+        make_output_folder(self.folder, option=self.option)
         while True:
             try:
                 fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)

@@ -259,9 +259,10 @@ def write_mot_rows(path: str | Path, frames: Iterable[tuple[int, Iterable[Tracke
     writer.close()
 
 
-def make_output_folder(path: str | Path, role: str = "output folder") -> Path:
+def make_output_folder(path: str | Path, role: str = "output folder", option: str | None = None) -> Path:
     """Create the output folder `path` (and its parents) if needed; `role` names it in the error (`track eval`'s
-    "input cache folder").
+    "input cache folder"), `option` the command-line option that chooses another one, which the error ends with
+    (`: choose another --out`; None: no such ending, for a caller that says its own).
 
     Raises:
         OSError: it cannot be created (a file of that name, a read-only or missing parent), saying that it is the
@@ -283,7 +284,8 @@ def make_output_folder(path: str | Path, role: str = "output folder") -> Path:
             else f"{blocker} is not a folder" if blocker is not None
             else exc.strerror or str(exc)
         )  # fmt: skip
-        raise type(exc)(f"cannot create the {role} {path}: {reason}") from None  # FileExistsError, ...
+        instead = f": choose another {option}" if option else ""
+        raise type(exc)(f"cannot create the {role} {path}: {reason}{instead}") from None  # FileExistsError, ...
     return path
 
 
