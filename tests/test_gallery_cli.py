@@ -1090,7 +1090,9 @@ def test_an_output_folder_gone_while_exporting_is_said_of_the_output_not_as_a_mi
     monkeypatch.setattr(tempfile, "mkstemp", gone)
     assert main(["gallery", "export", str(gallery), "-o", str(table)]) == 2
     err = capsys.readouterr().err
-    assert err.startswith(f"track gallery: error: the gallery {table} cannot be saved: its folder {tmp_path} "), err
+    assert err.startswith(
+        f"track gallery: error: the identity table {table} cannot be saved: its folder {tmp_path} "
+    ), err
     assert main(["gallery", "ls", str(tmp_path / "missing.gallery")]) == 2
     assert capsys.readouterr().err == f"track gallery: error: no such gallery file: {tmp_path}/missing.gallery\n"
 

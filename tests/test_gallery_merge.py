@@ -369,10 +369,10 @@ def test_an_export_on_a_full_disk_is_one_error_naming_the_file(cameras, tmp_path
     write = export.write_atomic
     table, prototypes = tmp_path / "t.csv", tmp_path / "p.npz"
 
-    def full_at(path, content, *args):
+    def full_at(path, content, *args, **kwargs):
         if path == (table if full == "table" else prototypes):
             raise OSError(errno.ENOSPC, "No space left on device")
-        return write(path, content, *args)
+        return write(path, content, *args, **kwargs)
 
     monkeypatch.setattr(export, "write_atomic", full_at)
     a, _ = cameras
@@ -459,6 +459,48 @@ def test_export_to_a_folder_or_under_a_file_is_one_error_naming_it_and_writes_no
     assert said in err, err
     written = [p for p in (table, prototypes) if p.is_file()]
     assert written == [], "nothing written"
+
+
+@pytest.mark.parametrize("where", ["table", "prototypes"])
+def test_export_into_a_read_only_folder_names_that_output_and_writes_neither(
+    cameras, tmp_path, capsys, monkeypatch, where
+):
+    """`-o ids.csv --prototypes ro/ids.npz` with `ro` on a read-only mount: the table was written, then the
+    prototypes failed with "the gallery ro/ids.npz cannot be saved ... choose another path" (no gallery: a table,
+    and no such option). Now one error naming the output, as what it is, and its option, before either is written."""
+    import errno
+    import os
+    import tempfile
+
+    a, _ = cameras
+    read_only = tmp_path / "ro"
+    read_only.mkdir()
+    table, prototypes = tmp_path / "ids.csv", tmp_path / "ids.npz"
+    if where == "table":
+        table = read_only / table.name
+    else:
+        prototypes = read_only / prototypes.name
+    real_mkstemp = tempfile.mkstemp
+
+    def mkstemp(*args, dir=None, **kwargs):  # what a read-only mount does, which root's permissions do not
+        if dir is not None and Path(dir) == read_only:
+            raise OSError(errno.EROFS, os.strerror(errno.EROFS), str(dir))
+        return real_mkstemp(*args, dir=dir, **kwargs)
+
+    monkeypatch.setattr(tempfile, "mkstemp", mkstemp)
+    assert main(["gallery", "export", str(a), "-o", str(table), "--prototypes", str(prototypes)]) == 2
+    err = capsys.readouterr().err
+    named, option = (f"the identity table {table}", "-o") if where == "table" else (
+        f"the prototypes file {prototypes}", "--prototypes")  # fmt: skip
+    assert err.splitlines() == [
+        f"track gallery: error: {named} cannot be saved: its folder {read_only} is not writable "
+        f"({os.strerror(errno.EROFS)}): choose another {option}"
+    ], err
+    assert not table.exists() and not prototypes.exists(), "nothing written"
+    from tracker.gallery_export import write_prototypes  # (the write itself names it so too: no check before it)
+
+    with pytest.raises(OSError, match=r"^the prototypes file .* cannot be saved: its folder .* choose another path"):
+        write_prototypes(Gallery.load(a, prune=False), read_only / "direct.npz")
 
 
 @pytest.mark.parametrize("dry_run", [True, False])

@@ -442,7 +442,7 @@ def _export(args: argparse.Namespace) -> str:
     from tracker.gallery import Gallery
     from tracker.gallery_export import check_outputs, write_prototypes, write_table
 
-    check_outputs(args.output, args.prototypes, source=args.file)  # (before anything is written)
+    check_outputs(args.output, args.prototypes, source=args.file, options=("-o", "--prototypes"))  # (before any write)
     gallery = Gallery.load(args.file, prune=False)
     _note_if_in_use(args.file, gallery, f"what it saves later is not in {args.output}")
     with _naming_the_file(args.output, ""):

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from tracker.gallery import Gallery
-from tracker.gallery_file import is_read_only, write_atomic
+from tracker.gallery_file import is_read_only, probe_folder, write_atomic
 from tracker.io.strict_json import to_json
 
 __all__ = [
@@ -44,6 +44,8 @@ COLUMNS = (
 )  # fmt: skip
 TABLE_SUFFIXES = (".csv", ".json")  # the table's format, by the output's extension
 PROTOTYPES_SUFFIX = ".npz"
+TABLE = "the identity table"  # how errors name the table written (it is no gallery file)
+PROTOTYPES = "the prototypes file"  # ... and the .npz of the prototypes
 
 
 def utc_text(unix_seconds: float) -> str:
@@ -72,19 +74,28 @@ def identity_rows(gallery: Gallery) -> list[dict[str, Any]]:
     ]
 
 
-def check_outputs(table: Path, prototypes: Path | None = None, source: Path | None = None) -> None:
+def check_outputs(
+    table: Path,
+    prototypes: Path | None = None,
+    source: Path | None = None,
+    options: tuple[str, str] = ("path", "path"),
+) -> None:
     """ValueError unless `table` ends in one of `TABLE_SUFFIXES` and `prototypes` (if any) in `PROTOTYPES_SUFFIX`,
     and neither is the gallery file `source` (if given; a gallery named `ids.json` would be overwritten by its own
-    export); IsADirectoryError / NotADirectoryError (OSErrors) where either is a folder or lies under a file: asked
-    before either is written, so a wrong second name leaves no first file."""
+    export); IsADirectoryError / NotADirectoryError (OSErrors) where either is a folder or lies under a file, and
+    OSError where its folder cannot be written or made (a read-only mount: the table was written, then the
+    prototypes refused): asked before either is written, so a wrong second name leaves no first file. `options`:
+    what chooses another table and prototypes file, named in the errors (`track gallery export`'s -o and
+    --prototypes)."""
     _check_suffix(table, TABLE_SUFFIXES, "the identities are written as .csv or .json (by the extension)")
     if prototypes is not None:
         _check_suffix(prototypes, (PROTOTYPES_SUFFIX,), "the prototypes are written as an .npz file")
-    for output in (table, prototypes):
+    for output, option, subject in ((table, options[0], TABLE), (prototypes, options[1], PROTOTYPES)):
         if source is not None and output is not None and _same_file(output, source):
             raise ValueError(f"{output} is the gallery file exported: writing it would replace the gallery")
         if output is not None:
             _check_writable_path(output)
+            probe_folder(output, option, f"{subject} {output}")
 
 
 def _check_writable_path(output: Path) -> None:
@@ -140,7 +151,7 @@ def write_table(gallery: Gallery, path: Path) -> int:
         writer.writeheader()
         writer.writerows(rows)
         text = buffer.getvalue()
-    write_atomic(path, text.encode())
+    write_atomic(path, text.encode(), subject=f"{TABLE} {path}")
     return len(rows)
 
 
@@ -158,5 +169,7 @@ def write_prototypes(gallery: Gallery, path: Path) -> int:
     rows = [i.prototypes for i in identities]
     prototypes = np.concatenate(rows).astype(np.float32) if rows else np.zeros((0, dim), dtype=np.float32)
     owners = np.repeat(np.array([i.global_id for i in identities], dtype=np.int64), [len(r) for r in rows])
-    write_atomic(path, lambda file: np.savez(file, prototypes=prototypes, global_ids=owners))
+    write_atomic(
+        path, lambda file: np.savez(file, prototypes=prototypes, global_ids=owners), subject=f"{PROTOTYPES} {path}"
+    )
     return len(prototypes)

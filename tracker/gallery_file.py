@@ -164,6 +164,16 @@ def check_saveable(path: str | Path, option: str = "--gallery") -> None:
         raise _not_a_folder(path, there, option)
     refuse_not_a_file(path)
     refuse_read_only(path, option)
+    probe_folder(path, option)
+
+
+def probe_folder(path: Path, option: str, subject: str | None = None) -> None:
+    """OSError naming `subject` (default: "the gallery `path`") and `option` where a new file `path` cannot be written:
+    a temp file (a save's own) cannot be created in its folder, or, where that folder is missing, a folder cannot be
+    made in the nearest existing one above it (`check_saveable`: what it checks past the file itself; `track
+    gallery export` checks its second output so before it writes the first). Writes nothing."""
+    folder = Path(os.path.realpath(path)).parent
+    there = _nearest_existing(folder)
     try:
         if there == folder:
             fd, probe = tempfile.mkstemp(prefix=_temp_prefix(path), suffix=TEMP_SUFFIX, dir=folder)  # `write_atomic`
@@ -173,9 +183,9 @@ def check_saveable(path: str | Path, option: str = "--gallery") -> None:
             os.rmdir(tempfile.mkdtemp(prefix=_temp_prefix(path), suffix=TEMP_SUFFIX, dir=there))  # `make_folder`
     except OSError as exc:
         if there == folder:
-            raise OSError(_unwritable(path, folder, exc, option)) from exc
+            raise OSError(_unwritable(path, folder, exc, option, subject)) from exc
         reason = f"its folder {folder} cannot be made in {there} ({exc.strerror or exc})"
-        raise OSError(f"the gallery {path} cannot be saved: {reason}: choose another {option}") from exc
+        raise OSError(f"{_named(path, subject)} cannot be saved: {reason}: choose another {option}") from exc
 
 
 def _nearest_existing(folder: Path) -> Path:
@@ -183,7 +193,7 @@ def _nearest_existing(folder: Path) -> Path:
     return next((p for p in (folder, *folder.parents) if p.exists()), folder)
 
 
-def make_folder(path: Path, option: str = "path", folder: Path | None = None) -> None:
+def make_folder(path: Path, option: str = "path", folder: Path | None = None, subject: str | None = None) -> None:
     """Create the folder of the gallery file `path` (and its parents) where missing, as a save does.
 
     Args:
@@ -193,8 +203,8 @@ def make_folder(path: Path, option: str = "path", folder: Path | None = None) ->
 
     Raises:
         NotADirectoryError: a file stands where a folder of the path should be. OSError (of the kind the system
-            gave): the folder cannot be made. Each names the gallery and the folder; `option`: what chooses another
-            file.
+            gave): the folder cannot be made. Each names the gallery (or `subject`, what else the file is) and the
+            folder; `option`: what chooses another file.
     """
     folder = path.parent if folder is None else folder
     try:
@@ -202,8 +212,8 @@ def make_folder(path: Path, option: str = "path", folder: Path | None = None) ->
     except OSError as exc:
         in_the_way = file_in_the_way(path) or file_in_the_way(folder / path.name)
         if in_the_way is not None:
-            raise _not_a_folder(path, in_the_way, option) from exc
-        reason = f"the gallery {path} cannot be saved: its folder {folder} cannot be made ({exc.strerror or exc})"
+            raise _not_a_folder(path, in_the_way, option, subject) from exc
+        reason = f"{_named(path, subject)} cannot be saved: its folder {folder} cannot be made ({exc.strerror or exc})"
         raise type(exc)(f"{reason}: choose another {option}") from exc
 
 
@@ -221,17 +231,24 @@ def refuse_under_a_file(path: Path) -> None:
         raise NotADirectoryError(f"no such gallery file: {path} ({in_the_way} is a file, not a folder)")
 
 
-def _not_a_folder(path: Path, file: Path, option: str) -> NotADirectoryError:
-    """The error for the gallery `path` whose folder (or one above it), `file`, is a file."""
+def _named(path: Path, subject: str | None) -> str:
+    """How the errors name the file `path`: `subject` where given (`write_atomic` also writes `track gallery
+    export`'s table: "the gallery ids.csv" misnamed it), else "the gallery `path`"."""
+    return subject if subject is not None else f"the gallery {path}"
+
+
+def _not_a_folder(path: Path, file: Path, option: str, subject: str | None = None) -> NotADirectoryError:
+    """The error for the gallery `path` (or `subject`) whose folder (or one above it), `file`, is a file."""
     return NotADirectoryError(
-        f"the gallery {path} cannot be saved: {file} is a file, not a folder: choose another {option}"
+        f"{_named(path, subject)} cannot be saved: {file} is a file, not a folder: choose another {option}"
     )
 
 
-def _unwritable(path: Path, folder: Path, exc: OSError, option: str) -> str:
-    """The message for the gallery `path` whose `folder` cannot hold a new file (`exc`: the system's reason)."""
+def _unwritable(path: Path, folder: Path, exc: OSError, option: str, subject: str | None = None) -> str:
+    """The message for the gallery `path` (or `subject`) whose `folder` cannot hold a new file (`exc`: the system's
+    reason)."""
     reason = f"its folder {folder} is not writable ({exc.strerror or exc})"
-    return f"the gallery {path} cannot be saved: {reason}: choose another {option}"
+    return f"{_named(path, subject)} cannot be saved: {reason}: choose another {option}"
 
 
 def _temp_prefix(path: Path) -> str:
@@ -272,6 +289,7 @@ def write_atomic(
     content: bytes | Callable[[BinaryIO], None],
     abandon: threading.Event | None = None,
     before_replace: Callable[[FileVersion], None] | None = None,
+    subject: str | None = None,
 ) -> None:
     """Write to a temp file in the same folder (mode 0600), fsync, rename over `path`, fsync the folder. A symbolic
     link is followed (`written_file`): the file it points to is replaced and the link kept.
@@ -284,16 +302,17 @@ def write_atomic(
     file a save left records it there, so a process killed between the rename and a record written after it has
     not left a record naming the file before (`tracker.run_gallery.GallerySaver`). An error it raises stops the
     write like any other.
+    `subject`: how errors name the file, where it is no gallery ("the table ids.csv"; default "the gallery PATH").
     Raises whatever the write raises (OSError: the folder cannot be written, the disk is full, each naming `path`:
     `filename`; SaveAbandoned), the temp file then removed and `path` left as it was.
     """
     _check_not_abandoned(path, abandon)
     path = written_file(path)
-    make_folder(path)
+    make_folder(path, subject=subject)
     try:
         fd, tmp = tempfile.mkstemp(prefix=_temp_prefix(path), suffix=TEMP_SUFFIX, dir=path.parent)
     except OSError as exc:
-        raise type(exc)(_unwritable(path, path.parent, exc, "path")) from exc
+        raise type(exc)(_unwritable(path, path.parent, exc, "path", subject)) from exc
     try:
         os.fchmod(fd, FILE_MODE)
         with _naming(path), os.fdopen(fd, "wb") as f:
