@@ -110,7 +110,12 @@ def _set_option(parser: argparse.ArgumentParser) -> None:
 
 def _quiet_options(parser: argparse.ArgumentParser) -> None:
     """`-q/--quiet` and `--verbose`, as `track` and `track batch` both take them."""
-    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar and no summary")
+    parser.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        help='no progress bar, no summary, and not ultralytics\' lines as it loads the detector ("Loading MODEL ...")',
+    )
     parser.add_argument("--verbose", action="store_true", help=VERBOSE_HELP)
 
 
