@@ -742,6 +742,32 @@ def test_batch_summary_says_when_the_gallery_keeps_fewer_identities_than_it_repo
     assert f"{expected} (5 identities)" in summary.describe()
 
 
+def test_a_script_that_calls_track_many_unguarded_is_told_to_guard_it(tmp_path):
+    """A script calling `track_many(...)` at its top level (no `if __name__ == "__main__":`): each worker the local
+    engine spawns imports the script again and ran the batch again, failing on the batch folder's lock ("in use by
+    another track run (process N)"), one traceback per try and the video failed. Now each says what to change."""
+    script = tmp_path / "unguarded.py"
+    script.write_text(
+        "import sys\n"
+        f"sys.path.insert(0, {str(Path(__file__).parent)!r})\n"
+        "from test_batch import clip, fake_tracker\n"
+        "from tracker.batch import track_many\n"
+        "from tracker.config import load_config\n"
+        f"video = clip({str(tmp_path / 'cam.avi')!r}, 0, 3)\n"
+        "cfg = load_config(overrides=['batch.max_retries=0'])\n"
+        f"summary = track_many([video], cfg, {str(tmp_path / 'out')!r}, workers=1, save_video=False,\n"
+        "                     make_tracker=fake_tracker, progress=False)\n"
+        "print('statuses', [v.status for v in summary.videos])\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}  # (this checkout's tracker, in the script and its workers)
+    done = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=300, cwd=tmp_path, env=env
+    )
+    assert "statuses ['failed']" in done.stdout, done
+    assert "in use by another" not in done.stderr, done.stderr
+    assert 'put the call under `if __name__ == "__main__":`' in done.stderr, done.stderr
+
+
 def test_track_many_takes_a_yaml_config_and_refuses_one_string_of_sources(tmp_path, monkeypatch):
     """`track_many("b.mp4", ...)` tracked "b", "." ... and opened webcam 4 (one task per character); a YAML path
     as `config` (as `Tracker.from_config` takes) ended in "AttributeError: 'str' object has no attribute ..."."""

@@ -176,6 +176,20 @@ def _places_in(gallery: Path, out: Path) -> list[tuple[str, ...]]:
     return places
 
 
+def _refuse_in_a_starting_worker() -> None:
+    """RuntimeError where this process is a worker being spawned (`multiprocessing`'s bootstrap, the state its own
+    "start a new process before ... bootstrapping" check reads) and the script it imports again calls `track_many`
+    at its top level: each worker ran the batch again and failed on the batch folder's lock ("in use by another
+    track run"), four tracebacks a video and the video failed, where the fix is one line of the script."""
+    import multiprocessing
+
+    if getattr(multiprocessing.current_process(), "_inheriting", False):
+        raise RuntimeError(
+            "track_many was called again in a worker of the local engine as it imported your script (its workers "
+            'are spawned: each imports the main module): put the call under `if __name__ == "__main__":`'
+        )
+
+
 def _check_engine(
     engine: str, address: str | None, gpus_per_video: float, workers: int | None, names: SettingNames
 ) -> None:
@@ -274,6 +288,8 @@ def track_many(
             video's folder of `out_dir` (or named as one), which a re-run replaces; without a `gallery`, one source
             given twice (the same name, or another name of the same file: `./a.mp4`, its absolute path, a link;
             `tracker.batch_repeats`), named with its positions, before any video starts.
+        RuntimeError: called while this process is a worker the local engine spawned, still importing the script
+            that started the batch (a call at the script's top level, not under `if __name__ == "__main__":`).
         ImportError: engine "ray" without Ray installed.
         ConnectionError: an `address` (host:port) where nothing accepts a connection (checked before any video).
         GalleryError: a gallery file that cannot be used: unreadable, corrupt, or made with another ReID model;
@@ -287,6 +303,7 @@ def track_many(
             here whose download failed (offline), before any video: the driver downloads it once (on a cluster too,
             sending its bytes to the tasks through Ray's object store).
     """
+    _refuse_in_a_starting_worker()
     if isinstance(sources, str | Path):  # (a string was tracked character by character: "b.mp4" opened webcam 4)
         raise TypeError(f"sources must be a list of sources, one per video, got one: [{str(sources)!r}]")
     if config is not None and not isinstance(config, TrackerConfig | str | Path):
