@@ -438,7 +438,7 @@ def test_the_quick_start_snippet_passes_a_plausible_frame_rate(monkeypatch, decl
     import types
 
     (snippet,) = [b for b in fenced_blocks(GUIDE, "python") if "cv2.VideoCapture" in b]
-    capture = types.SimpleNamespace(get=lambda _prop: declared, read=lambda: (False, None))
+    capture = types.SimpleNamespace(get=lambda _prop: declared, read=lambda: (False, None), isOpened=lambda: True)
     fake_cv2 = types.SimpleNamespace(VideoCapture=lambda _source: capture, CAP_PROP_FPS=5)
     monkeypatch.setitem(sys.modules, "cv2", fake_cv2)
     given = {}
@@ -447,6 +447,20 @@ def test_the_quick_start_snippet_passes_a_plausible_frame_rate(monkeypatch, decl
     )
     exec(compile(snippet, "README.md", "exec"), {})
     assert given == {"rate": used}
+
+
+def test_the_quick_start_snippet_says_when_its_video_does_not_open(monkeypatch):
+    """A user's first run with a wrong path: OpenCV's capture reads no frame and raises nothing, so the snippet
+    loaded the models and ended printing nothing at all. It now stops at once naming the video, before any model."""
+    import sys
+    import types
+
+    (snippet,) = [b for b in fenced_blocks(GUIDE, "python") if "cv2.VideoCapture" in b]
+    capture = types.SimpleNamespace(get=lambda _prop: 0.0, read=lambda: (False, None), isOpened=lambda: False)
+    monkeypatch.setitem(sys.modules, "cv2", types.SimpleNamespace(VideoCapture=lambda _source: capture, CAP_PROP_FPS=5))
+    monkeypatch.setattr(Tracker, "from_config", classmethod(lambda *_a, **_k: pytest.fail("models loaded")))
+    with pytest.raises(SystemExit, match=r"cannot open video\.mp4"):
+        exec(compile(snippet, "README.md", "exec"), {})
 
 
 # Each ```python block of the README and the test that runs it, found by a line only that block has
