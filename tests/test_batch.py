@@ -1683,6 +1683,22 @@ def test_weights_sent_to_a_node_are_its_own_file_if_it_holds_them_else_one_cache
     assert kept.stat().st_ino == inode, "the copy was written again, not reused"
 
 
+def test_weights_that_cannot_be_cached_on_a_node_are_not_called_a_gallery(tmp_path, monkeypatch):
+    """`weights_here` on a node whose cache folder cannot be written: the error read "cannot keep the weights det.pt
+    ... (the gallery CACHE/det-HASH.pt cannot be saved: ...)", the atomic write naming every file a gallery."""
+    import tempfile
+
+    monkeypatch.setenv(WEIGHTS_CACHE_ENV, str(tmp_path / "cache"))
+
+    def read_only(*_args, **_kwargs):
+        raise OSError(errno.EROFS, os.strerror(errno.EROFS))
+
+    monkeypatch.setattr(tempfile, "mkstemp", read_only)
+    with pytest.raises(OSError, match=r"^cannot keep the weights det\.pt .*\(the weights cache file .*det-") as info:
+        weights_here(str(tmp_path / "missing" / "det.pt"), b"the driver's weights")
+    assert "gallery" not in str(info.value)
+
+
 def test_an_unreachable_ray_address_fails_at_once(tmp_path, capsys, monkeypatch):
     """`--address host:port` (or $RAY_ADDRESS) where no cluster listens: Ray retried for minutes, printing a
     warning every 5 s; now one error line before anything is created."""

@@ -168,7 +168,7 @@ def weights_here(path: str, data: bytes) -> Path:
     from tracker.gallery_file import write_atomic  # (the project's atomic write: a unique temp file, fsync, rename)
 
     try:
-        write_atomic(cached, data)
+        write_atomic(cached, data, subject=f"the weights cache file {cached}")
     except OSError as exc:
         raise OSError(
             f"cannot keep the weights {here.name} sent by the batch's driver in {folder} ({exc.strerror or exc}); "
