@@ -503,6 +503,35 @@ def test_export_into_a_read_only_folder_names_that_output_and_writes_neither(
         write_prototypes(Gallery.load(a, prune=False), read_only / "direct.npz")
 
 
+def test_merge_into_a_read_only_folder_says_to_choose_another_output(cameras, tmp_path, capsys, monkeypatch):
+    """`track gallery merge A B -o ro/site.gallery` on a read-only mount said "the gallery ro/site.gallery cannot be
+    used: ro is not writable (Read-only file system)" and stopped: -o chooses another, and the line now says so."""
+    import errno
+    import os
+
+    import tracker.io.lock as lock
+
+    a, b = cameras
+    read_only = tmp_path / "ro"
+    read_only.mkdir()
+    real_open = os.open
+
+    def open_(path, flags, *args):  # what a read-only mount does, which root's permissions do not
+        if Path(path).parent == read_only:
+            raise OSError(errno.EROFS, os.strerror(errno.EROFS), str(path))
+        return real_open(path, flags, *args)
+
+    monkeypatch.setattr(lock.os, "open", open_)
+    out = read_only / "site.gallery"
+    assert main(["gallery", "merge", str(a), str(b), "-o", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.splitlines() == [
+        f"track gallery: error: the gallery {out} cannot be used: {read_only} is not writable "
+        f"({os.strerror(errno.EROFS)}): choose another -o"
+    ], err
+    assert not out.exists()
+
+
 @pytest.mark.parametrize("dry_run", [True, False])
 @pytest.mark.parametrize("blocked", ["read-only first file", "under a file"])
 def test_merge_into_an_output_it_cannot_write_is_refused_before_it_merges_also_in_a_dry_run(

@@ -204,7 +204,8 @@ def gallery_main(argv: list[str]) -> int:
     gallery = None  # (once loaded: what a Ctrl-C compares the file with)
     before = None if not merges else _version(args.output)  # (what a Ctrl-C compares OUT with)
     try:
-        with gallery_lock(locked, option=None) if locked is not None else nullcontext():  # (the file written)
+        # (merge's OUT is chosen by -o; rm and prune edit the FILE named: nothing else to choose)
+        with gallery_lock(locked, option="-o" if merges else None) if locked is not None else nullcontext():
             if args.action == "ls":
                 if len(args.files) > 1:  # each file its own block: one unreadable file does not hide the others
                     return _list_several(args.files, args.sources)
