@@ -89,6 +89,8 @@ STREAM_TIMEOUT_MS = 5000  # open/read timeout handed to FFmpeg for URLs, so a de
 STOP_POLL_S = 0.1  # how often a backoff wait checks whether the run was asked to stop
 FFMPEG_FIRST_PAGE_ONLY = (".tif", ".tiff")  # files of several images of which FFmpeg reads the first only
 FFMPEG_UNREAD_ANIMATIONS = (".webp",)  # animated files FFmpeg reads no frame of (its WebP reader takes stills only)
+# text files FFmpeg's tty demuxer plays as frames of rendered text (a MOTChallenge det.txt: 421 frames, no track)
+TEXT_SUFFIXES = (".txt", ".ini", ".csv", ".json", ".jsonl", ".yaml", ".yml", ".nfo", ".asc")
 TIMESTAMP_PROBE_FRAMES = 12  # frames whose container timestamps measure a video's real frame rate
 MS_PER_S = 1000.0
 HTTP_PREFIXES = tuple(f"{scheme}://" for scheme in HTTP_SCHEMES)  # URLs probed when they do not open
@@ -311,6 +313,20 @@ def _other_matches(path: Path) -> str:
 def _is_sequence(folder: Path) -> bool:
     """Whether `folder` is a MOTChallenge sequence as `open_source` tracks one: a seqinfo.ini, or an img1/ folder."""
     return (folder / "seqinfo.ini").is_file() or (folder / "img1").is_dir()
+
+
+def _sequence_file_hint(path: Path) -> str:
+    """For a file of a MOTChallenge sequence given as the source (`SEQ/seqinfo.ini`, `SEQ/det/det.txt`,
+    `SEQ/gt/gt.txt`: "not a readable video" said nothing of what to give): the sequence folder to track, and the
+    command that tracks its public detections; "" for any other file."""
+    sequence = next((folder for folder in path.absolute().parents[:2] if _is_sequence(folder)), None)
+    if sequence is None:
+        return ""
+    given = path.parent if sequence == path.absolute().parent else path.parent.parent
+    return (
+        f": it is a file of the MOTChallenge sequence {given}; track its images with `track {given}`, or score "
+        f"its public detections with `track eval --data {given} --detections public`"
+    )
 
 
 def _sequences_hint(folder: Path) -> str:
@@ -688,6 +704,8 @@ def _still_source(path: Path) -> FrameSource:
 
 def _video_source(path: Path) -> FrameSource:
     _readable_file(path, "a video")
+    if path.suffix.lower() in TEXT_SUFFIXES:  # (FFmpeg "decodes" it: a run of text pictures that tracks nothing)
+        raise SourceError(f"{path}: a text file, not a video{_sequence_file_hint(path)}")
     target = opencv_name(str(path.absolute()))  # FFmpeg reads a leading "name:" as a protocol; "/..." is a file
     cap = cv2.VideoCapture(target)
     ok, first = False, None
@@ -708,7 +726,7 @@ def _video_source(path: Path) -> FrameSource:
             )
         raise SourceError(
             f"{path}: not a readable video (OpenCV could not decode any of its first {MAX_CONSECUTIVE_FAILURES} "
-            "frames; not a video, or truncated)"
+            f"frames; not a video, or truncated){_sequence_file_hint(path)}"
         )
     total = max(total, 0)  # a raw stream (.h264, .mjpeg) has no length: OpenCV gives a huge negative count
 
