@@ -445,6 +445,28 @@ def test_openvino_wide_copies_compile_in_a_worker_thread_and_stay_unused_beside_
     assert narrow_threads == {"1"} and embedder.model.compiled_settings(1)["INFERENCE_NUM_THREADS"] == "1"
 
 
+def test_a_wide_copy_compiling_leaves_the_other_threads_text_encoding_alone(shared, shared_weights):
+    """OpenVINO sets the whole process's C locale while it reads or writes its model cache: with the wide copies
+    compiled from that cache in the worker thread, every other thread's default text encoding was ASCII for the
+    compile (in the full suite, a docs file read meanwhile failed with UnicodeDecodeError). The wide copies skip the
+    cache, so a thread polling the encoding while they compile sees only its own."""
+    pytest.importorskip("openvino")
+    import locale
+
+    embedder = osnet(shared_weights, "reid.backend=openvino")
+    image, _ = pets_crowd(shared, 1)
+    own = locale.getpreferredencoding(False)
+    seen = set()
+    for count in range(2, 9):  # (each size asks the worker for its wide copy)
+        _, boxes = pets_crowd(shared, count)
+        embedder(image, boxes)
+        while embedder.model._wide_worker.thread is not None:
+            seen.add(locale.getpreferredencoding(False))
+    embedder.model.wait_compiled()
+    assert embedder.model.compiled_wide_batches == tuple(range(2, 9))
+    assert seen <= {own}, seen
+
+
 def test_openvino_wide_compiles_stop_once_the_model_is_released(shared, shared_weights, monkeypatch):
     """A model released while its wide copies compile (`Tracker.close()`, the last tracker sharing it gone) leaves no
     worker thread running: the compile under way ends, the ones asked after it are dropped (none compiled for nobody),

@@ -42,6 +42,7 @@ __all__ = [
     "is_read_only",
     "make_folder",
     "names_another_file",
+    "probe_folder",
     "refuse_not_a_file",
     "refuse_read_only",
     "refuse_under_a_file",

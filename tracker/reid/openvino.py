@@ -65,6 +65,11 @@ SPLIT_LIMIT = EXACT_BATCH  # with `requests` > 1, a call is split only while eve
 # calls (lazy embedding off, crowds) run their static batches one after another as with one request
 _THREADS = "INFERENCE_NUM_THREADS"  # OpenVINO's property: CPU threads of one inference
 COMPILED_FOLDER = "compiled"  # OpenVINO's own cache of compiled models (`CACHE_DIR`), inside the cache folder
+# The wide copies (compiled in the worker thread) skip that cache: OpenVINO sets the whole process's C locale while it
+# reads or writes a cached model (its guard against locale-dependent blobs), so every other thread's default text
+# encoding was ASCII for the compile's ~0.2 s (a file read there failed with UnicodeDecodeError). Uncached: ~0.3-0.4 s
+# of the worker's time each, against ~0.19 s, with no frame waiting for it.
+_NO_MODEL_CACHE = {"CACHE_DIR": ""}
 PIXEL_MAX = 255.0  # uint8 crops: the ImageNet mean and std of [0, 1] pixels scaled to 0..255
 # True while a detector runs on the other cores during this thread's ReID calls (`Tracker.stream` detecting the next
 # frame ahead): each batch then runs on `threads`, not `wide_threads`. Per thread and context (`contextvars`), so a
@@ -420,10 +425,12 @@ class OpenVINOForward:
             self._model(size, False)
 
     def _compile(self, batch: int, wide: bool) -> Any:  # (an `openvino.CompiledModel`, as `_model`)
-        """A new compiled copy of the model for a static batch of `batch` crops, on `wide_threads` where `wide`."""
+        """A new compiled copy of the model for a static batch of `batch` crops, on `wide_threads` where `wide` (then
+        without OpenVINO's model cache: `_NO_MODEL_CACHE`)."""
         ir = self._ir.clone()
         ir.reshape([batch, *self._input_hw, 3])
-        return self._core.compile_model(ir, "CPU", self._settings_for(batch, wide))
+        settings = self._settings_for(batch, wide) | (_NO_MODEL_CACHE if wide else {})
+        return self._core.compile_model(ir, "CPU", settings)
 
 
 def use_model_cache(core: object) -> None:
