@@ -309,25 +309,14 @@ class OpenVINOForward:
 
     def _request(self, lane: int, batch: int, wide: bool) -> Any:  # (an `openvino.InferRequest`, as `_model`)
         """This thread's infer request of the model for `batch` crops, in a wide call or not: lane -1's (`_model`) or
-        lane `lane`'s own compiled copy (`_lane_model`); made on first use."""
+        lane `lane`'s own compiled copy (`_model`); made on first use."""
         requests: dict[tuple[int, int, bool], Any] = self._own.__dict__.setdefault("requests", {})
         key = (lane, batch, self._is_wide(batch, wide))
         request = requests.get(key)
         if request is None:
-            compiled = self._model(batch, wide) if lane < 0 else self._lane_model(lane, batch, wide)
+            compiled = self._model(batch, wide, lane)
             request = requests[key] = compiled.create_infer_request()
         return request
-
-    def _lane_model(self, lane: int, batch: int, wide: bool) -> Any:
-        """Lane `lane`'s own compiled copy of the model for `batch` crops, in a wide call or not (compiled on first
-        use)."""
-        key = (batch, self._is_wide(batch, wide))
-        compiled = self._lanes[lane].get(key)
-        if compiled is None:
-            made = self._compile(*key)
-            with self._kept:  # (compiled in two threads at once: the first kept)
-                compiled = self._lanes[lane].setdefault(key, made)
-        return compiled
 
     def _wide_ready(self, parts: list[int]) -> bool:
         """Whether the wide copies a call of these parts runs on are compiled (part i > 0 on lane i - 1's own copy);
@@ -344,10 +333,7 @@ class OpenVINOForward:
     def _compile_wide(self, key: tuple[int, int]) -> None:
         """Compile the wide copy of `key` (lane, batch) and keep it (in the worker thread: `_wide_ready`)."""
         lane, size = key
-        if lane < 0:
-            self._model(size, True)
-        else:
-            self._lane_model(lane, size, True)
+        self._model(size, True, lane)
 
     def wait_compiled(self) -> None:
         """Return once every wide copy asked for so far is compiled (they compile in a worker thread: the calls
@@ -407,15 +393,18 @@ class OpenVINOForward:
         """D, the embedding size."""
         return int(self._ir.outputs[0].get_partial_shape()[1].get_length())
 
-    def _model(self, batch: int, wide: bool) -> Any:  # (an `openvino.CompiledModel`: openvino reads as Any,
-        # pyproject's mypy)
-        """The model compiled for a static batch of `batch` crops, in a wide call or not (compiled on first use)."""
+    def _model(self, batch: int, wide: bool, lane: int = -1) -> Any:  # (an `openvino.CompiledModel`: openvino
+        # reads as Any, pyproject's mypy)
+        """The model compiled for a static batch of `batch` crops, in a wide call or not: the shared copy, or with
+        `lane` >= 0 that lane's own (compiled on first use; by the worker thread and a caller at once: the first
+        kept)."""
         key = (batch, self._is_wide(batch, wide))
-        compiled = self._compiled.get(key)
+        table = self._compiled if lane < 0 else self._lanes[lane]
+        compiled = table.get(key)
         if compiled is None:
             made = self._compile(*key)
-            with self._kept:  # (compiled in two threads at once, by the worker and a caller: the first kept)
-                compiled = self._compiled.setdefault(key, made)
+            with self._kept:
+                compiled = table.setdefault(key, made)
         return compiled
 
     def _precompile(self) -> None:
