@@ -3351,3 +3351,18 @@ def test_cli_batch_tells_an_option_of_track_alone_what_a_batch_does(option, inst
     assert err.startswith(f"track batch: error: {name} is an option of track, not of track batch: "), err
     assert instead in err, err
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("held", ["config.yaml", "metrics.csv", ".track-eval.json"], ids=["track-run", "eval", "mark"])
+def test_an_out_dir_holding_another_kind_of_run_is_refused_before_any_video(held, tmp_path):
+    """`track batch cams/*.mp4 --out runs/site/cam1` (a video's folder of another batch, or a `track` run's: its
+    config.yaml) or `--out runs/eval` (a `track eval` run's) was taken: the videos went into sub-folders there, and the
+    other batch's re-run, which replaces its video folder whole, deleted this batch with its gallery. One error before
+    any video, as `track --out` and `track eval --out` refuse each other's folders; nothing is written there."""
+    video, out = clip(tmp_path / "cam.avi", 0, 3), tmp_path / "other"
+    out.mkdir()
+    (out / held).write_text("{}\n")
+    said = re.escape(f"out_dir {out} holds another kind of run ({held}")
+    with pytest.raises(ValueError, match=said):
+        track_many([video], EVERY_FRAME, out, progress=False, make_tracker=fake_tracker)
+    assert sorted(p.name for p in out.iterdir()) == [held], "nothing written"

@@ -55,6 +55,7 @@ from tracker.gallery_sources import LinkedSource, refuse_linked, source_keys
 from tracker.io.lock import FolderLock, gallery_lock
 from tracker.io.opencv_files import check_video_folder
 from tracker.ray_engine import joins_cluster
+from tracker.run_outputs import CONFIG_NAME, EVAL_RUN_FILES
 from tracker.stop_flag import terminating_interrupts
 
 __all__ = ["BatchSummary", "VideoResult", "VideoTask", "published_videos", "run_video", "track_many", "unnamed_sources"]
@@ -150,6 +151,20 @@ def _refuse_gallery_in_video_folders(gallery: Path, out: Path, folders: set[str]
         f"replaces (the gallery with them): keep the gallery beside the batch folder, or in it outside the videos' "
         f"folders, under another name than a video's"
     )
+
+
+def _refuse_other_runs(out: Path, names: SettingNames) -> None:
+    """ValueError for an `out` that holds another kind of run: a `track` run's folder or a video's folder of another
+    batch (its `config.yaml`), or a `track eval` / `track compare` run's (its tables, its mark). The videos went into
+    sub-folders there, mixed with that run's files, and the other batch's re-run, which replaces its video's folder
+    whole, deleted this batch (its gallery too); `track --out` and `track eval --out` refuse each other's folders."""
+    held = [name for name in (CONFIG_NAME, *EVAL_RUN_FILES) if (out / name).is_file()]
+    if held:
+        raise ValueError(
+            f"{names.out_dir} {out} holds another kind of run ({held[0]}: a `track` run's folder, a video's folder "
+            f"of another batch, or a `track eval` / `track compare` run's): choose another {names.out_dir}, a "
+            f"folder of its own for the batch"
+        )
 
 
 def _video_folders(tasks: Sequence[VideoTask]) -> set[str]:
@@ -285,9 +300,10 @@ def track_many(
             cannot write a video there), a GPU share that is not a finite number >= 0 (or above 1 and not
             whole), a GPU share or an `address` with the local engine, an `address` (or `$RAY_ADDRESS`) that is no
             cluster address, a GPU share a local Ray has no GPUs for, a gallery without ReID, a gallery in a
-            video's folder of `out_dir` (or named as one), which a re-run replaces; without a `gallery`, one source
-            given twice (the same name, or another name of the same file: `./a.mp4`, its absolute path, a link;
-            `tracker.batch_repeats`), named with its positions, before any video starts.
+            video's folder of `out_dir` (or named as one), which a re-run replaces; an `out_dir` holding another kind
+            of run (a `track` run's `config.yaml`, a `track eval` / `track compare` run's tables); without a
+            `gallery`, one source given twice (the same name, or another name of the same file: `./a.mp4`, its
+            absolute path, a link; `tracker.batch_repeats`), named with its positions, before any video starts.
         RuntimeError: called while this process is a worker the local engine spawned, still importing the script
             that started the batch (a call at the script's top level, not under `if __name__ == "__main__":`).
         ImportError: engine "ray" without Ray installed.
@@ -323,6 +339,7 @@ def track_many(
     # invalid one failed every video in turn)
     if save_video:  # (not UTF-8: every video failed at its first frame, after its models loaded)
         check_video_folder(Path(out_dir), names.out_dir, "--no-save-video" if names.flags else "save_video=False")
+    _refuse_other_runs(Path(out_dir), names)  # (before the lock, which makes the folder and its lock file)
     cfg = validate_config(config) if isinstance(config, TrackerConfig) else load_config(config)
     cluster = engine == "ray" and joins_cluster(address)  # nodes that look for files on their own disks
     models_here = make_tracker is None and not cluster

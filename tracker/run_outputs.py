@@ -33,6 +33,7 @@ __all__ = [
     "CONFIG_NAME",
     "DEFAULT_RUNS_DIR",
     "EVAL_MARK_NAME",
+    "EVAL_RUN_FILES",
     "FULL_DISK_HINT",
     "RunOutputs",
     "check_output_paths",
@@ -52,7 +53,7 @@ CONFIG_NAME = "config.yaml"  # the config a run tracked with, one for its folder
 # told from a `track` run's from the start, also when they stop before their tables
 EVAL_MARK_NAME = ".track-eval.json"
 # what they write into it (their tables, their variants' list, the mark), the one named first in a refusal
-_EVAL_RUN_FILES = ("metrics.csv", "compare.csv", "variants.json", EVAL_MARK_NAME)
+EVAL_RUN_FILES = ("metrics.csv", "compare.csv", "variants.json", EVAL_MARK_NAME)
 _FULL = (errno.ENOSPC, errno.EDQUOT)  # a disk (or the user's quota) that is full: space is what the user can change
 FULL_DISK_HINT = " (the disk is full: free some space, or choose another --out)"  # ends the error of a full disk
 CONFIG_HEADER = (
@@ -304,7 +305,7 @@ def check_output_paths(
     """
     if save_video:
         check_video_folder(out)
-    evaluated = [name for name in _EVAL_RUN_FILES if (out / name).is_file()]
+    evaluated = [name for name in EVAL_RUN_FILES if (out / name).is_file()]
     if evaluated:
         # a folder an eval was run into beside a stopped `track` run (allowed before): how that run can go on
         resume = (
