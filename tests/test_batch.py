@@ -3366,3 +3366,16 @@ def test_an_out_dir_holding_another_kind_of_run_is_refused_before_any_video(held
     with pytest.raises(ValueError, match=said):
         track_many([video], EVERY_FRAME, out, progress=False, make_tracker=fake_tracker)
     assert sorted(p.name for p in out.iterdir()) == [held], "nothing written"
+
+
+def test_track_refuses_an_out_that_holds_a_batch(tmp_path):
+    """`track cam.mp4 --out runs/site` into a batch's folder wrote its files beside the videos' folders, and the
+    batch's re-run into it was then refused (a `track` run's config.yaml there): one error naming the batch's note,
+    before anything is tracked, as `track --out` refuses a `track eval` folder."""
+    from tracker.run_outputs import check_output_paths
+
+    video, out = clip(tmp_path / "cam.avi", 0, 3), tmp_path / "site"
+    track_many([video], EVERY_FRAME, out, progress=False, make_tracker=fake_tracker)
+    with pytest.raises(ValueError, match=re.escape(f"{out} holds a `track batch` run (cam/{NOTE_NAME})")):
+        check_output_paths(out, [str(video)], {}, save_video=False)
+    check_output_paths(out / "cam", [str(video)], {}, save_video=False)  # (a folder of its own: not refused here)

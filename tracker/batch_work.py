@@ -21,6 +21,7 @@ from tracker.config import TrackerConfig, config_to_dict, paths_from_here
 from tracker.file_errors import one_line as said_line
 from tracker.io.mot import unique_stem
 from tracker.io.names import safe_name, shown_name
+from tracker.run_outputs import BATCH_NOTE_NAME
 
 __all__ = [
     "NOTE_NAME",
@@ -44,7 +45,7 @@ __all__ = [
     "unnamed_sources",
 ]
 
-NOTE_NAME = "batch.json"  # beside each video's outputs: what made them (for resuming) and how the task went
+NOTE_NAME = BATCH_NOTE_NAME  # beside each video's outputs: what made them (for resuming) and how the task went
 PARTIAL_SUFFIX = ".partial"  # out/.<name>.partial/: a video's outputs while its task runs
 _REASON_CHARS = 600  # failure reasons longer than this lose their middle, to stay one line ...
 _REASON_HEAD_CHARS = 200  # ... keeping this much of their start (what failed) and the rest of their end (what to do)

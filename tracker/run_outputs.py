@@ -30,6 +30,7 @@ from tracker.run_summary import SUMMARY_NAME
 from tracker.types import TrackedObject
 
 __all__ = [
+    "BATCH_NOTE_NAME",
     "CONFIG_NAME",
     "DEFAULT_RUNS_DIR",
     "EVAL_MARK_NAME",
@@ -55,6 +56,7 @@ EVAL_MARK_NAME = ".track-eval.json"
 # what they write into it (their tables, their variants' list, the mark), the one named first in a refusal
 EVAL_RUN_FILES = ("metrics.csv", "compare.csv", "variants.json", EVAL_MARK_NAME)
 _FULL = (errno.ENOSPC, errno.EDQUOT)  # a disk (or the user's quota) that is full: space is what the user can change
+BATCH_NOTE_NAME = "batch.json"  # in each video's folder of a `track batch` run: what made its outputs
 FULL_DISK_HINT = " (the disk is full: free some space, or choose another --out)"  # ends the error of a full disk
 CONFIG_HEADER = (
     "# The config this run tracked with: the YAML file, the --set overrides and any ReID fallback applied.\n"
@@ -300,7 +302,8 @@ def check_output_paths(
         IsADirectoryError: an output's name is taken by a folder, naming it and what to do.
         ValueError: `gallery` is one of the run's output files (the mp4 too with `--no-save-video`, which removes
             an earlier run's), naming it; `out` holds a `track eval` or `track compare` run (its summary.json would
-            be replaced by this run's, and the folder would mix the two); with `save_video`, `out`'s path is not
+            be replaced by this run's, and the folder would mix the two), or a `track batch` run (a folder of it
+            holds `batch.json`); with `save_video`, `out`'s path is not
             UTF-8 (OpenCV cannot write the video there: the run failed at its first frame).
     """
     if save_video:
@@ -317,6 +320,12 @@ def check_output_paths(
         raise ValueError(
             f"{out} holds a `track eval` or `track compare` run ({evaluated[0]}); choose another --out (this run's "
             f"summary.json would replace that run's){resume}"
+        )
+    batched = _batch_video_folder(out)
+    if batched is not None:  # (its next re-run into it refused the folder: it holds a `track` run's config.yaml)
+        raise ValueError(
+            f"{out} holds a `track batch` run ({batched.name}/{BATCH_NOTE_NAME}); choose another --out (this run's "
+            "files would mix with the batch's videos' folders)"
         )
     stems: set[str] = set()
     written: list[Path] = [out / CHECKPOINT_NAME, out / GALLERY_RECORD_NAME]
@@ -341,6 +350,15 @@ def check_output_paths(
             )
     if gallery is not None:
         _check_gallery_path(gallery, written)
+
+
+def _batch_video_folder(out: Path) -> Path | None:
+    """A folder of `out` holding a batch's note (`BATCH_NOTE_NAME`): `out` is a `track batch` run's, else None."""
+    try:
+        folders = sorted(path for path in out.iterdir() if path.is_dir())
+    except OSError:  # (no folder yet, or not one: the run's own checks name it)
+        return None
+    return next((path for path in folders if (path / BATCH_NOTE_NAME).is_file()), None)
 
 
 def _check_gallery_path(gallery: Path, outputs: Sequence[Path]) -> None:
