@@ -2283,3 +2283,19 @@ def test_every_column_and_summary_field_a_run_writes_is_explained_in_the_docs(tm
             written |= set(next(csv.reader(file))[1:]) | set(summary) | set(summary["combined"])
     capsys.readouterr()
     assert sorted(written - named) == []
+
+
+def test_eval_refuses_a_folder_of_a_batch(tmp_path, capsys):
+    """`track eval --out runs/site` into a `track batch` run's folder wrote ours/, summary.json and the tables beside
+    the videos' folders (and the batch's re-run into it was then refused): one line before anything is tracked."""
+    seq = write_sequence(tmp_path / "data", "A", _two_people(4, 10), 4)
+    np.savetxt(seq / "det" / "det.txt", np.array(_two_people(4, 7)), delimiter=",", fmt="%g")
+    out = tmp_path / "site"
+    (out / "cam").mkdir(parents=True)
+    (out / "cam" / "batch.json").write_text("{}\n")
+    capsys.readouterr()
+    args = ["--data", str(seq), "--workers", "1", "--cache-dir", str(tmp_path / "c"), "-q", "--out", str(out)]
+    assert eval_main(args) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"track eval: error: {out} holds a `track batch` run (cam/batch.json)")
+    assert sorted(p.name for p in out.iterdir()) == ["cam"], "nothing written"

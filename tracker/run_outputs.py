@@ -37,6 +37,7 @@ __all__ = [
     "EVAL_RUN_FILES",
     "FULL_DISK_HINT",
     "RunOutputs",
+    "batch_video_folder",
     "check_output_paths",
     "disk_full",
     "naming_file",
@@ -321,7 +322,7 @@ def check_output_paths(
             f"{out} holds a `track eval` or `track compare` run ({evaluated[0]}); choose another --out (this run's "
             f"summary.json would replace that run's){resume}"
         )
-    batched = _batch_video_folder(out)
+    batched = batch_video_folder(out)
     if batched is not None:  # (its next re-run into it refused the folder: it holds a `track` run's config.yaml)
         raise ValueError(
             f"{out} holds a `track batch` run ({batched.name}/{BATCH_NOTE_NAME}); choose another --out (this run's "
@@ -352,7 +353,7 @@ def check_output_paths(
         _check_gallery_path(gallery, written)
 
 
-def _batch_video_folder(out: Path) -> Path | None:
+def batch_video_folder(out: Path) -> Path | None:
     """A folder of `out` holding a batch's note (`BATCH_NOTE_NAME`): `out` is a `track batch` run's, else None."""
     try:
         folders = sorted(path for path in out.iterdir() if path.is_dir())

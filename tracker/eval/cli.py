@@ -493,16 +493,23 @@ def _marked_by(mark: Path) -> str | None:
 
 
 def _refuse_track_run(out: Path, name: str) -> None:
-    """ValueError when `out` holds a `track` run (its config.yaml or checkpoint): this run's summary.json would
-    replace that run's, and its results and tables would lie beside that run's outputs, one folder mixing the two."""
+    """ValueError when `out` holds a `track` run (its config.yaml or checkpoint) or a `track batch` run (a folder of
+    it with `batch.json`): this run's summary.json would replace that run's, and its results and tables would lie
+    beside that run's outputs, one folder mixing the two."""
     from tracker.resume import CHECKPOINT_NAME
-    from tracker.run_outputs import CONFIG_NAME
+    from tracker.run_outputs import BATCH_NOTE_NAME, CONFIG_NAME, batch_video_folder
 
     held = _files(out, CONFIG_NAME, CHECKPOINT_NAME)
     if held:
         raise ValueError(
             f"{out} holds a `track` run ({held[0]}); choose another --out (this `track {name}` run's summary.json "
             "would replace that run's)"
+        )
+    batched = batch_video_folder(out)
+    if batched is not None:  # (its results and tables beside the videos' folders; the batch's re-run then refused)
+        raise ValueError(
+            f"{out} holds a `track batch` run ({batched.name}/{BATCH_NOTE_NAME}); choose another --out (this "
+            f"`track {name}` run's files would mix with the batch's videos' folders)"
         )
 
 
