@@ -8,6 +8,7 @@ those frames: docs/speed-log.md, stop 75); meanwhile its calls run on the narrow
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import weakref
 from collections.abc import Callable, Hashable
@@ -17,6 +18,8 @@ __all__ = ["CompileWorker"]
 
 log = logging.getLogger(__name__)
 
+_WORKERS: weakref.WeakSet[CompileWorker] = weakref.WeakSet()  # every worker made, for `_after_fork_in_child`
+
 
 class CompileWorker:
     """Runs `compile(key)` for each key asked (`ask`), once per key, one at a time, in order, in one worker thread.
@@ -24,7 +27,9 @@ class CompileWorker:
     The thread is started by the first `ask` and ends as soon as nothing is left to compile (no thread waits idle),
     or once the owner of `compile` (a bound method, held weakly) is gone: a model released (`Tracker.close()`) stops
     its compiles after the one under way, none left running for nothing. It is not a daemon thread: it is short (a
-    few compiles of ~0.07-0.2 s each). Thread-safe: any thread may ask and wait.
+    few compiles of ~0.07-0.2 s each). Thread-safe: any thread may ask and wait. A process forked meanwhile (the fork
+    start method of multiprocessing, a pre-forking server) has no worker thread: its copy starts afresh
+    (`_after_fork_in_child`), and the keys waiting or under way at the fork are compiled when asked again.
 
     Args:
         compile: a bound method that compiles the model of a key and keeps it where its owner finds it; an error it
@@ -40,6 +45,8 @@ class CompileWorker:
         self._pending: list[Hashable] = []
         self._asked: set[Hashable] = set()
         self._thread: threading.Thread | None = None
+        self._current: Hashable | None = None  # the key under way in the worker thread
+        _WORKERS.add(self)
 
     def ask(self, key: Hashable) -> None:
         """Compile `key` in the worker thread unless it was asked before (returns at once)."""
@@ -78,9 +85,36 @@ class CompileWorker:
                     self._thread = None
                     self._idle.notify_all()
                     return
-                key = self._pending.pop(0)
+                key = self._current = self._pending.pop(0)
             try:
                 compile(key)
             except Exception as exc:  # (OpenVINO's errors are RuntimeErrors; an out-of-memory, whatever it is)
                 log.warning("%s: compiling %s failed (%s); it runs without it", self.name, key, exc)
+            finally:
+                with self._lock:
+                    self._current = None
             del compile  # (the owner may go now, before the next key is taken)
+
+    def _forked(self) -> None:
+        """In a forked child: no worker thread runs here (the parent's did not come along), and the lock may have been
+        held by it at the fork; a new lock, no thread, and the keys waiting or under way forgotten, to be asked
+        again."""
+        lost = set(self._pending) | ({self._current} if self._current is not None else set())
+        self._lock = threading.Lock()
+        self._idle = threading.Condition(self._lock)
+        self._asked -= lost
+        self._pending = []
+        self._current = None
+        self._thread = None
+
+
+def _after_fork_in_child() -> None:
+    """Reset every worker in a forked child (`os.register_at_fork`): with the parent's worker thread taken for
+    running, a key asked there was never compiled and `wait` never returned; with its lock held at the fork, the
+    first `ask` hung."""
+    for worker in list(_WORKERS):
+        worker._forked()
+
+
+if hasattr(os, "register_at_fork"):  # (POSIX)
+    os.register_at_fork(after_in_child=_after_fork_in_child)
