@@ -82,3 +82,17 @@ def test_a_summary_given_a_set_takes_it_and_a_bad_id_is_named():
         ShownIds.from_runs([[5, 4]])
     with pytest.raises(ValueError, match="an ID shown must be >= 0, got -3"):
         ShownIds([-3])
+
+
+def test_the_largest_ids_are_held_and_one_past_them_is_named_not_a_c_overflow():
+    """The bitmaps hold IDs up to 2**64 - 1 (a gallery's or user's 64-bit IDs, numpy's uint64 too). One past that was
+    an OverflowError about a C 'unsigned long' from `add`, and `in` raised it too, where the set ShownIds replaced
+    answers False for any int: now `in` answers False and `add` names the ID and the limit. And a checkpoint's runs
+    of IDs of 2**63 or more came out negative (int64), so that the resume refused them."""
+    shown = ShownIds([2**63 - 1, np.uint64(2**64 - 1), (1, 2**63)])
+    assert (2**63 - 1) in shown and (2**64 - 1) in shown and (1, 2**63) in shown and len(shown) == 3
+    assert 2**64 not in shown and (1, 2**70) not in shown and -1 not in shown
+    with pytest.raises(ValueError, match=f"an ID shown must be < 2\\*\\*64, got {2**64}"):
+        shown.add(2**64)
+    one_source = ShownIds([0, 2**63 - 1, 2**63, 2**64 - 1])
+    assert ShownIds.from_runs(one_source.runs()) == one_source  # (a checkpoint's runs keep them)

@@ -25,6 +25,7 @@ from pyroaring import BitMap64
 __all__ = ["ShownIds"]
 
 _ONE_SOURCE = None  # the key of a single source's IDs (or a gallery's global IDs, one for all sources)
+_ID_LIMIT = 2**64  # the bitmaps hold unsigned 64-bit IDs: 0 to 2**64 - 1
 _BLOCK_BITS = 16  # a Roaring container holds the IDs of one block of 2^16: run-compressed once the IDs move past it
 
 
@@ -52,13 +53,15 @@ class ShownIds:
         """The IDs of (first, last) runs (inclusive), as `runs()` gives them (a resume checkpoint's).
 
         Raises:
-            ValueError: a run whose last ID is before its first, or a negative ID.
+            ValueError: a run whose last ID is before its first, or an ID out of 0 to 2**64 - 1.
         """
         shown = cls()
         for first, last in ((int(first), int(last)) for first, last in runs):
             if last < first:
                 raise ValueError(f"a run of IDs from {first} to {last}: its last ID is before its first")
-            shown._bitmap(_ONE_SOURCE).add_range(_checked(first), last + 1)
+            bitmap = shown._bitmap(_ONE_SOURCE)
+            bitmap.add_range(_checked(first), _checked(last))  # (its end excluded: 2**64 overflows the bitmap's)
+            bitmap.add(last)
         shown._compress()
         return shown
 
@@ -158,9 +161,10 @@ class ShownIds:
         return bitmap
 
     def _array(self, key: Hashable) -> np.ndarray:
-        """(K,) the IDs of `key`'s bitmap, ascending (int64)."""
+        """(K,) the IDs of `key`'s bitmap, ascending (uint64, as the bitmap holds them: an int64 turned those of 2**63
+        and more negative, and a checkpoint's runs unreadable)."""
         bitmap = self._bitmaps.get(key)
-        return np.zeros(0, np.int64) if bitmap is None else np.frombuffer(bitmap.to_array(), np.uint64).astype(np.int64)
+        return np.zeros(0, np.uint64) if bitmap is None else np.frombuffer(bitmap.to_array(), np.uint64)
 
     def _compress_past(self, newest: int) -> None:
         """Run-compress the bitmaps once an ID of a new block of 2^16 comes (`_compress`): memory in runs."""
@@ -221,7 +225,7 @@ def _split(value: Any) -> tuple[Hashable, int]:
     """(source key, ID) of an int (a numpy integer too, by `operator.index`) or a (source, int) pair.
 
     Raises:
-        TypeError: neither; ValueError: a negative ID.
+        TypeError: neither; ValueError: a negative ID, or one of 2**64 or more (`_ID_LIMIT`).
     """
     source, number = value if isinstance(value, tuple) and len(value) == 2 else (_ONE_SOURCE, value)
     try:
@@ -233,4 +237,6 @@ def _split(value: Any) -> tuple[Hashable, int]:
 def _checked(number: int) -> int:
     if number < 0:
         raise ValueError(f"an ID shown must be >= 0, got {number}")
+    if number >= _ID_LIMIT:
+        raise ValueError(f"an ID shown must be < 2**64, got {number}")
     return number
