@@ -1264,3 +1264,23 @@ def test_a_person_stored_by_two_cameras_out_of_order_keeps_the_earliest_and_late
     assert stored.sightings == 2
     gallery.add(gid, looks[0, 8:], 0, Sighting(400, 130.0, "camA"), first_seen=Sighting(390, 120.0, "camA"))
     assert (gallery[gid].first_seen.time, gallery[gid].last_seen.time) == (50.0, 130.0)  # in order: as before
+
+
+def test_offline_link_searches_the_stored_identities_not_the_live_tracks():
+    """`Gallery.link` (the offline reduce of `track batch --gallery`, no tracker running) decides on the stored
+    prototypes only: a track alive in a stream sharing the gallery is no identity yet, so a stored video's track that
+    looks like it gets an ID of its own. It took the live track's global ID, as if the two were already linked."""
+
+    class Stream:  # (a stream is known by a weak-referenceable object: a `TrackerCore`)
+        pass
+
+    gallery, looks = filled(3)
+    cameras = [Stream(), Stream()]
+    for camera in cameras:
+        gallery.attach(camera)
+    fellow = people(1, 12, seed=9)[0]
+    gallery.publish(cameras[0], 42, fellow[:8], 0)
+    assert gallery.match(fellow[8:9])[0] == 42  # (the live search of `track` sees the live track)
+    ids = gallery.link([fellow[8:], looks[1, 8:]])
+    assert ids[0] not in (42, *range(1, 4)) and ids[1] == 2  # a new identity, and a stored one found again
+    assert ids[0] in gallery and 42 not in gallery

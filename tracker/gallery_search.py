@@ -161,7 +161,8 @@ class GallerySearch(GalleryState):
         """Give global IDs to tracks of one or many videos, and store them: the cross-video reduce step.
 
         Tracks are taken in the given order (e.g. by first sighting): each is matched against the gallery as
-        it is at that point (identities stored before, and the tracks linked before it) with the same bounds
+        it is at that point (identities stored before, and the tracks linked before it; never the live tracks
+        streams sharing it offer, which are no stored identity) with the same bounds
         as `match`, never to an identity already given to a track it cannot share one with, and stored
         (merged into the identity it matched, or as a new one). `track a.mp4 b.mp4 --gallery g` makes the same
         decision (`match`, same bounds, same cannot-link rule) online, frame by frame; here each track is
@@ -206,7 +207,7 @@ class GallerySearch(GalleryState):
             check_looks(rows, f"track {i}: prototypes")
             cls = 0 if class_ids is None else int(class_ids[i])
             held = {int(ids[j]) for j in forbid[i] if ids[j] != NO_ID}
-            gid = self.match_looks(rows, cls, exclude=held)
+            gid = self.match_looks(rows, cls, exclude=held, live=False)  # (offline: no stream's live track)
             ids[i] = self.new_id() if gid == NO_ID else gid
             seen = sightings[i] if sightings is not None else Sighting(0, now, "link")
             self.add(int(ids[i]), rows, cls, seen, first_seen=None if first_seen is None else first_seen[i])
