@@ -17,6 +17,11 @@ __all__ = ["peer_file_error"]
 
 _ULTRALYTICS_KIND = "tracker_type"  # the key every Ultralytics tracker YAML starts with (bytetrack, botsort)
 _BOXMOT_DEFAULT = "default"  # what each setting of a BoxMOT tracker YAML holds (beside its search space: type, range)
+# where this tracker's keys are listed, for a pip-installed user too (a wheel ships no configs/default.yaml)
+_KEYS_LISTED = (
+    "every `track` run's OUT/config.yaml lists them, with their values, "
+    "and tracker.config.config_to_yaml(TrackerConfig()) prints them"
+)
 _NEEDS_NONE = frozenset({_ULTRALYTICS_KIND})  # a peer file's keys with nothing to set here (one tracker: no kind)
 
 
@@ -69,7 +74,8 @@ def peer_file_error(data: dict[str, Any], defaults: dict[str, Any]) -> str | Non
 
     Returns:
         One line: whose file it is, ours for each of its settings (`association.high_score=0.25`, as `--set` and
-        `load_config(overrides=...)` take them), and where this tracker's keys are listed (configs/default.yaml).
+        `load_config(overrides=...)` take them), and where this tracker's keys are listed for an installed package
+        too (a run's `config.yaml`, `config_to_yaml`; not configs/default.yaml, which a wheel does not ship).
     """
     if any(isinstance(defaults.get(name), dict) for name in data):  # a file of ours (with one stray peer key)
         return None
@@ -82,6 +88,6 @@ def peer_file_error(data: dict[str, Any], defaults: dict[str, Any]) -> str | Non
     told = _told(settings, _by_own_name(defaults))
     return (
         f"this is {whose}, not a config of this tracker, whose keys are in sections (detector, association, "
-        f"lifecycle, ...: configs/default.yaml lists them); {told}. Give those as overrides (`--set KEY=VALUE` on "
-        "the command line, overrides=[...] in Python), or write them into a YAML laid out as configs/default.yaml"
+        f"lifecycle, ...: {_KEYS_LISTED}); {told}. Give those as overrides (`--set KEY=VALUE` on the command line, "
+        "overrides=[...] in Python), or write them into a YAML laid out as that config.yaml"
     )
