@@ -605,3 +605,64 @@ def test_a_batch_video_whose_stream_never_opens_fails_saying_why(tmp_path, monke
     assert f"127.0.0.1 port {port} refused the connection" in result.reason, result.reason
     assert "admin:***@" in result.reason and "secret" not in result.reason, result.reason
     assert not out.exists() or not any(out.iterdir()), "no folder for a video of no frames"
+
+
+PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy", "no_proxy")
+
+
+@pytest.mark.parametrize(
+    ("url", "variable"),
+    [("http://cam.intranet/live", "http_proxy"), ("https://cam.intranet/live", "http_proxy")]
+    + [("https://cam.intranet/live", "https_proxy"), ("http://cam.intranet/live", "all_proxy")],
+)
+def test_a_url_sent_through_a_proxy_is_not_refused_for_a_name_only_the_proxy_resolves(url, variable, monkeypatch):
+    """Behind a proxy (http_proxy, which FFmpeg honours for http and https; https_proxy; all_proxy) the machine's own
+    name server may know no camera host that the proxy reaches: the probe looked the name up here first and refused
+    the URL at once as "not found by the name server (DNS)". Such a URL is asked of the proxy instead; with the host
+    in no_proxy (sent directly) a name not found is still final."""
+    real = socket.getaddrinfo
+
+    def intranet_only_by_proxy(host, *args, **kwargs):
+        return no_such_host() if host == "cam.intranet" else real(host, *args, **kwargs)
+
+    asked: list[str] = []
+
+    class Proxy(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # (a proxy is sent the whole URL)
+            asked.append(self.path)
+            self.send_response(200)
+            self.send_header("Content-Type", "video/mp4")
+            self.end_headers()
+            self.wfile.write(b"\0")
+
+        def log_message(self, *args: object) -> None:  # (quiet)
+            pass
+
+    for name in PROXY_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.upper(), raising=False)
+    monkeypatch.setattr(url_probe.socket, "getaddrinfo", intranet_only_by_proxy)
+    with serving(Proxy) as port:
+        monkeypatch.setenv(variable, f"http://127.0.0.1:{port}")
+        assert url_probe.probe(url, 5.0, connect=False) is None  # (the name check before a stream's reopenings)
+        if url.startswith("http:"):  # (https goes through a CONNECT tunnel, which this proxy does not serve)
+            answer = url_probe.probe(url, 5.0)
+            assert answer is not None and not answer.final, answer
+            assert answer.reason.startswith("the server answered HTTP 200 (video/mp4)"), answer.reason
+            assert asked == [url], asked
+        monkeypatch.setenv("no_proxy", "cam.intranet")
+        answer = url_probe.probe(url, 5.0, connect=False)
+    assert answer is not None and answer.final, answer
+    assert answer.reason == "the host name 'cam.intranet' was not found by the name server (DNS)", answer.reason
+
+
+def test_a_proxy_that_does_not_answer_is_named_as_the_one_refusing(monkeypatch):
+    """Through a proxy, a refused connection is the proxy's: it is named, with its port, not the camera's."""
+    for name in PROXY_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.upper(), raising=False)
+    port = closed_port()
+    monkeypatch.setenv("http_proxy", f"http://127.0.0.1:{port}")
+    answer = url_probe.probe("http://cam.intranet/live", 5.0)
+    assert answer is not None and not answer.final, answer
+    assert answer.reason == f"the proxy 127.0.0.1 port {port} refused the connection (nothing is listening there)"

@@ -8,7 +8,9 @@ that is not carried over TCP, such as udp:// or rtp://: nothing answers a datagr
 whole probe, the host name's lookup included (`socket.getaddrinfo` takes no timeout: a slow name server held it for
 its own 5-30 s), runs in a daemon thread that is waited for `timeout_s` at most. `probe(url, timeout_s,
 connect=False)` looks the host name up only: the answer where the name server knows no such host (final: waiting
-cannot make a mistyped name resolve), or where it does not answer in time.
+cannot make a mistyped name resolve), or where it does not answer in time. An HTTP(S) URL that FFmpeg or urllib
+would send through a proxy (http_proxy, https_proxy, all_proxy; not to a host no_proxy names) is not looked up
+here but asked of that proxy: a name only the proxy resolves was refused as not found.
 """
 
 from __future__ import annotations
@@ -42,6 +44,10 @@ LOGIN_HINT = (
     " (a user name and password are needed: give them in the URL, SCHEME://USER:PASSWORD@HOST/..., or check them)"
 )
 USER_SEPARATOR = "@"  # a URL's `user:password@host`: what a request's URL leaves out (sent as a 401's answer)
+# the proxies an HTTP(S) URL goes through, by scheme, first set first (`urllib.request.getproxies`: the *_proxy
+# environment variables): urllib's own for the scheme, then FFmpeg's (http_proxy: its http and its https, tunnelled)
+# and curl's all_proxy. A URL sent through one is looked up by the proxy, not here (no_proxy: not sent through one)
+PROXIES_BY_SCHEME = {"http": ("http", "all"), "https": ("https", "http", "all")}
 ANSWER_SHOWN_CHARS = 60  # of an answer that is not HTTP (`http.client.BadStatusLine`), this much is shown
 FIRST_BYTE = {"Range": "bytes=0-0"}  # an HTTP request for the first byte only: the answer is what counts
 # where OpenCV (FFmpeg) opened nothing from a server that answers: FFmpeg's own reason, which the CLI keeps quiet
@@ -113,8 +119,13 @@ def _answer(
     url: str, scheme: str, address: tuple[str, int], timeout_s: float, resolved: threading.Event, connect: bool
 ) -> UrlAnswer | None:
     """`probe`'s answer, asked in its thread: the host name looked up (then `resolved` is set), then the server
-    (unless not `connect`). A name the name server knows not (`NAME_NOT_FOUND`) is a final answer."""
+    (unless not `connect`). A name the name server knows not (`NAME_NOT_FOUND`) is a final answer. An HTTP(S) URL
+    sent through a proxy (`_proxy`) is not looked up here: the proxy is asked for it."""
     host, port = address
+    proxy = _proxy(scheme, host)
+    if proxy is not None:  # (the proxy looks the name up: one only it can resolve is no reason here)
+        resolved.set()
+        return _http_answer(url, host, port, timeout_s, proxy) if connect else None
     try:
         socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except socket.gaierror as exc:
@@ -129,16 +140,33 @@ def _answer(
     return _tcp_answer(host, port, timeout_s)
 
 
-def _http_answer(url: str, host: str, port: int, timeout_s: float) -> UrlAnswer | None:
-    """The status of a GET of the first byte of `url`, or why there was none. An https server's certificate is not
-    checked, as FFmpeg does not check it (its `tls_verify` is off by default): a camera's self-signed one, which
-    OpenCV reads through, was named as the reason ("no TLS connection ... CERTIFICATE_VERIFY_FAILED"). Only the
-    status and Content-Type are read from the answer. None where Python cannot send the request (`probe`)."""
+def _proxy(scheme: str, host: str) -> str | None:
+    """The proxy (its URL) an HTTP(S) URL of `scheme` to `host` is sent through, as FFmpeg and urllib send it
+    (`PROXIES_BY_SCHEME`, from the *_proxy environment variables), or None: another scheme (FFmpeg sends RTSP and
+    RTMP directly), no proxy set, or `host` one that no_proxy names."""
+    if scheme not in PROXIES_BY_SCHEME:
+        return None
+    proxies = urllib.request.getproxies()
+    chosen = next((proxies[name] for name in PROXIES_BY_SCHEME[scheme] if proxies.get(name)), None)
+    if chosen is None or urllib.request.proxy_bypass(host):
+        return None
+    return chosen
+
+
+def _http_answer(url: str, host: str, port: int, timeout_s: float, proxy: str | None = None) -> UrlAnswer | None:
+    """The status of a GET of the first byte of `url` (through `proxy`, its URL, where given: None, directly), or why
+    there was none. An https server's certificate is not checked, as FFmpeg does not check it (its `tls_verify` is
+    off by default): a camera's self-signed one, which OpenCV reads through, was named as the reason ("no TLS
+    connection ... CERTIFICATE_VERIFY_FAILED"). Only the status and Content-Type are read from the answer. None
+    where Python cannot send the request (`probe`)."""
     parts = urllib.parse.urlsplit(url)
     bare = parts._replace(netloc=parts.netloc.rpartition(USER_SEPARATOR)[2]).geturl()  # (no user:password@)
+    if proxy is not None:  # (a failure to connect is the proxy's: named so)
+        where = urllib.parse.urlsplit(proxy if "://" in proxy else f"http://{proxy}")  # (host:port: an HTTP proxy)
+        host, port = f"the proxy {where.hostname or proxy}", where.port or DEFAULT_PORTS.get(where.scheme, port)
     try:
         request = urllib.request.Request(bare, headers=FIRST_BYTE)
-        with _opener(bare, parts.username, parts.password).open(request, timeout=timeout_s) as answer:
+        with _opener(bare, parts.username, parts.password, proxy).open(request, timeout=timeout_s) as answer:
             kind = answer.headers.get_content_type() if answer.headers.get("Content-Type") else "no Content-Type"
             return UrlAnswer(
                 f"the server answered HTTP {answer.status} ({kind}), but OpenCV (FFmpeg) read no video from it (not "
@@ -162,12 +190,18 @@ def _http_answer(url: str, host: str, port: int, timeout_s: float) -> UrlAnswer 
         )
 
 
-def _opener(url: str, user: str | None, password: str | None) -> urllib.request.OpenerDirector:
+def _opener(
+    url: str, user: str | None, password: str | None, proxy: str | None = None
+) -> urllib.request.OpenerDirector:
     """An HTTP(S) client for `url` (given without its user name) that answers a 401 challenge, Basic or Digest, with
     `user` and `password` (percent-encoded, as in a URL; None: none given), as FFmpeg does with a URL's
-    `user:password@`: urllib took them for part of the host name ("the host name ... was not found"); and connects
-    by TLS as FFmpeg does (`_as_ffmpeg_connects`)."""
-    handlers: list[urllib.request.BaseHandler] = [urllib.request.HTTPSHandler(context=_as_ffmpeg_connects())]
+    `user:password@`: urllib took them for part of the host name ("the host name ... was not found"); connects
+    by TLS as FFmpeg does (`_as_ffmpeg_connects`), and through `proxy` (its URL; None: directly)."""
+    scheme = urllib.parse.urlsplit(url).scheme.lower()
+    handlers: list[urllib.request.BaseHandler] = [
+        urllib.request.HTTPSHandler(context=_as_ffmpeg_connects()),
+        urllib.request.ProxyHandler({} if proxy is None else {scheme: proxy}),
+    ]
     if user is not None:
         passwords = urllib.request.HTTPPasswordMgrWithDefaultRealm()
         passwords.add_password(None, url, urllib.parse.unquote(user), urllib.parse.unquote(password or ""))
