@@ -405,6 +405,60 @@ def test_a_pickle_from_another_thread_while_update_runs_says_to_pickle_between_c
     assert pickle.loads(pickle.dumps(tracker)).core.frame_index == 1, "between calls it pickles"
 
 
+def test_a_call_from_another_thread_cannot_change_the_tracker_while_a_pickle_of_it_is_taken(monkeypatch):
+    """The pickle's guard held the tracker only while `__reduce_ex__` ran: pickle then wrote the state it returned
+    (the core: tracks, banks, Kalman state) with the guard released, so a call another thread started meanwhile ran
+    as the pickle went on, and the pickle held a half-made frame (the frame counted, its tracks not yet matched). A
+    call started while the pickle is taken is refused (the clear RuntimeError), and the pickle is the state it
+    started from, the tracker it restores going on as the original does."""
+    import pickle
+
+    from tracker.testing import identity_embeddings
+
+    looks = identity_embeddings(3, 16)
+    boxes = np.array([[0, 0, 10, 20], [40, 0, 50, 20.0], [80, 0, 90, 20]])
+    tracker = Tracker(TrackerConfig(), 25.0)
+    tracker.update_detections(boxes[:2], [0.9, 0.8], embeddings=looks[:2])
+    in_call, release = threading.Event(), threading.Event()
+    refused: list[BaseException] = []
+
+    def embed(rows):
+        in_call.set()
+        release.wait(10)
+        return looks[rows]
+
+    def call() -> None:
+        try:
+            tracker.update_detections(boxes, [0.9, 0.8, 0.7], embed=embed)
+        except RuntimeError as error:
+            refused.append(error)
+
+    caller = threading.Thread(target=call)
+
+    def start_a_call(config: TrackerConfig, protocol: int) -> object:  # (pickling the state's first object)
+        if not caller.is_alive() and not in_call.is_set() and not refused:  # (another thread's frame begins)
+            caller.start()
+            for _ in range(100):  # until it is in the middle of its frame, or refused
+                if in_call.wait(0.05) or not caller.is_alive():
+                    break
+        return object.__reduce_ex__(config, protocol)
+
+    monkeypatch.setattr(TrackerConfig, "__reduce_ex__", start_a_call, raising=False)
+    try:
+        pickled = pickle.dumps(tracker)
+    finally:
+        release.set()
+        caller.join(10)
+    assert refused and "called while another call on this tracker runs" in str(refused[0]), refused
+    restored = pickle.loads(pickled)
+    assert restored.core.frame_index == tracker.core.frame_index == 1
+    assert len(restored.core.table.tracks) == len(tracker.core.table.tracks) == 2
+    again = restored.update_detections(boxes, [0.9, 0.8, 0.7], embeddings=looks)
+    assert [o.track_id for o in again] == [
+        o.track_id for o in tracker.update_detections(boxes, [0.9, 0.8, 0.7], embeddings=looks)
+    ]
+
+
 def test_stream_of_a_reader_refilling_one_buffer_tracks_each_frame_as_it_was_read():
     """A source that yields one buffer filled anew for each frame (`ok, buf = cap.read(buf)`, a camera SDK's ring
     buffer): detecting ahead, the background thread read frame k + 1 into it while frame k was embedded, so frame

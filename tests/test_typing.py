@@ -334,6 +334,7 @@ CHECKED_PARTS = [
     "log_source",
     "model_setup",
     "parent_watch",
+    "pickled_state",
     "pipeline",
     "private_file",
     "progress_stream",

@@ -42,6 +42,7 @@ from tracker.model_setup import (
     require_gallery_banks,
     require_model_files,
 )
+from tracker.pickled_state import pickled_state, unpickled_state
 from tracker.reid.openvino import detector_beside
 from tracker.stream_clock import Gap, GapCount, StreamClock, checked_timestamp
 from tracker.threads import BlasThreads, exact_torch_threads, torch_threads
@@ -296,8 +297,18 @@ class Tracker:
     @_refused_during_a_call("a Tracker cannot be pickled " + _DURING_A_CALL.format(what="pickle"))
     def __reduce_ex__(self, protocol: Any) -> Any:
         """`pickle` (a service's checkpoint): refused with RuntimeError while another call on the tracker runs, as a
-        deep copy is; it would pickle a half-made frame (the Kalman state moved on, the table not yet)."""
-        return super().__reduce_ex__(protocol)
+        deep copy is; it would pickle a half-made frame (the Kalman state moved on, the table not yet). The state is
+        pickled here, holding the guard (`_restored`): pickle wrote the state returned after the guard was released,
+        while a call from another thread could run and change it (a half-made frame pickled all the same). The
+        objects another may hold too (the gallery, the models: `_kept_apart`) are left to the pickle, so trackers
+        pickled together still share their gallery."""
+        state, apart = pickled_state(self.__getstate__(), protocol, self._kept_apart)
+        return _restored, (type(self), state, apart)
+
+    def _kept_apart(self, obj: object) -> bool:
+        """Whether `obj`, met in this tracker's state, is one other pickled objects may hold too (its gallery,
+        shared by trackers; its models, shared by forks): pickled apart from the state (`pickled_state`)."""
+        return isinstance(obj, Gallery) or (obj is not None and (obj is self.detector or obj is self.embedder))
 
     @_refused_during_a_call("copy.deepcopy(tracker) is refused " + _DURING_A_CALL.format(what="copy"))
     def __deepcopy__(self, memo: dict) -> Tracker:
@@ -1143,6 +1154,14 @@ def _same_rate(value: object, rate: float, config: TrackerConfig) -> bool:
         return checked_frame_rate(value, config) == rate
     except ValueError:
         return False
+
+
+def _restored(kind: type[Tracker], state: bytes, apart: tuple[object, ...]) -> Tracker:
+    """A `Tracker` (of class `kind`) unpickled from its `state` and the objects kept `apart` from it, as
+    `Tracker.__reduce_ex__` pickled them."""
+    tracker = kind.__new__(kind)
+    tracker.__setstate__(unpickled_state(state, apart))
+    return tracker
 
 
 # what a copy or pickle of a Tracker leaves out: the lock of the call running, the streams open (`_refuse_in_stream`)
