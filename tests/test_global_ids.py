@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 
 from tracker.global_ids import GlobalIdHistory
 from tracker.types import TrackedObject, TrackState
@@ -64,6 +65,23 @@ def test_a_resumed_run_rebuilds_the_history_from_the_jsonl_before_its_checkpoint
     assert GlobalIdHistory().replace_in(tmp_path / "absent.txt") == {}  # nothing to replace: the file is not touched
 
 
+def test_a_history_kept_as_spans_gives_the_replacements_of_the_one_kept_and_refuses_a_damaged_span():
+    """What a checkpoint keeps (`spans`, `kept_at`) rebuilds a history that goes on as the original: the same
+    replacements (in the same order: summary.json lists them so) after the frames that follow. A span edited into
+    something else is refused with a ValueError naming it, not taken as a history."""
+    frames = [[(1, 4), (3, 6)], [(1, 4), (2, 5), (3, 6)], [(1, 2), (2, 5), (3, 6)], [(1, 2), (3, 9)]]
+    whole = history_of(frames)
+    kept = history_of(frames[:2])
+    resumed = GlobalIdHistory.from_spans(kept.spans(), kept.kept_at)
+    assert resumed.spans() == kept.spans() == [[1, 4, 1, 2], [3, 6, 1, 2], [2, 5, 2, 2]]
+    for n, objs in enumerate(frames[2:], 3):
+        resumed.observe(n, [shown(t, g) for t, g in objs])
+    assert list(resumed.replacements().items()) == list(whole.replacements().items()) == [(4, 2), (6, 9)]
+    for damaged in ([1, 4, 2], [1, 4, 3, 2], [1, 4, "1", 2], [1, 4, True, 2]):
+        with pytest.raises(ValueError, match="span"):
+            GlobalIdHistory.from_spans([damaged])
+
+
 def _gallery_run(seed: int, frames: int, switch: float, window: int = 8):
     """A `--gallery` source's frames: tracks born at random, reported with gaps (lost, then back), each with a new
     global ID that may change once within `window` frames of its birth to a remembered one (an ended track's, or a live
@@ -102,6 +120,36 @@ def test_the_spans_forgotten_change_no_replacement():
                 kept.observe(frame, objects)
                 forgetting.observe(frame, objects, lambda live=live: live)
             assert list(forgetting.replacements().items()) == list(kept.replacements().items()), (seed, switch)
+
+
+def test_a_run_resumed_after_its_history_forgot_ends_with_the_replacements_of_an_uninterrupted_one(tmp_path):
+    """A run whose history forgot ended tracks is checkpointed halfway and resumed: from the checkpoint's spans
+    (`spans`, `kept_at`), and, a checkpoint written before those were kept, from the JSONL rows before it (every
+    span, none forgotten). Both go on to the replacements of the uninterrupted run, in its order, over random runs
+    where global IDs change often and seldom; the one from spans forgets as the uninterrupted one (same spans)."""
+    forgot = replaced = 0
+    for seed in range(20):
+        for switch in (0.15, 0.01):
+            whole = GlobalIdHistory()
+            frames = list(_gallery_run(seed, 200, switch))
+            rows = []
+            for frame, objects, live in frames[:100]:
+                whole.observe(frame, objects, lambda live=live: live)
+                tracks = [{"id": o.track_id, "global_id": o.global_id} for o in objects]
+                rows.append(json.dumps({"frame": frame, "tracks": tracks}) + "\n")
+            jsonl = tmp_path / "cam.jsonl"
+            jsonl.write_text("".join(rows))
+            resumed = GlobalIdHistory.from_spans(whole.spans(), whole.kept_at)
+            older = GlobalIdHistory.from_jsonl(jsonl, jsonl.stat().st_size)
+            forgot += whole.kept < older.kept  # (the JSONL's history holds every span shown)
+            for frame, objects, live in frames[100:]:
+                for history in (whole, resumed, older):
+                    history.observe(frame, objects, lambda live=live: live)
+            assert resumed.spans() == whole.spans(), (seed, switch)
+            assert list(older.replacements().items()) == list(whole.replacements().items()), (seed, switch)
+            assert list(resumed.replacements().items()) == list(whole.replacements().items()), (seed, switch)
+            replaced += bool(whole.replacements())
+    assert forgot == 40 and replaced > 20, (forgot, replaced)  # the runs forgot before the checkpoint, and replaced
 
 
 def test_a_run_of_days_keeps_the_spans_of_live_tracks_only():

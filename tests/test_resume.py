@@ -501,6 +501,70 @@ def test_a_resumed_gallery_run_counts_returns_and_gallery_recognitions_as_an_uni
     assert counts(tmp_path / "run") == ((whole[0], whole[1] - before) if older else whole)
 
 
+@pytest.mark.parametrize("older", [False, True], ids=["checkpoint", "checkpoint-before-the-spans"])
+def test_a_resumed_gallery_run_rebuilds_its_global_ids_from_the_checkpoint_not_the_jsonl(
+    tmp_path, monkeypatch, frame_clock, older
+):
+    """cam2's walkers, found in cam1's gallery only once their looks had colour, had new global IDs first (as in
+    test_gallery_cli's late-found IDs): the finished txt gives its rows the
+    ID it ended with (`summary.json`'s `global_ids_replaced`). A run killed at frame 20 keeps that history in its
+    checkpoint (`global_id_spans`), so its resume reads no JSONL back (it read the whole run's, O(run length), at
+    each resume) and ends with the txt, JSONL and replacements of an uninterrupted run. A checkpoint written before
+    the spans were kept still resumes alike, from the JSONL."""
+    import shutil
+
+    from test_gallery_cli import ARGS, COLOUR_MODEL, GREY
+    from test_gallery_cli import colour_embedder as centred_colour
+
+    _, second, known = _colour_gallery(tmp_path, monkeypatch)
+    args = [str(second), *ARGS]
+    calls: list[int] = []  # the embedder's calls in this run (its resume goes on counting)
+
+    def late_embedder(image: torch.Tensor, boxes_xyxy: np.ndarray) -> torch.Tensor:
+        calls.append(len(boxes_xyxy))
+        looks = centred_colour(image, boxes_xyxy)
+        return torch.full_like(looks, -GREY / 2) if len(calls) <= 3 else looks  # the first 3 frames: no colour
+
+    def from_config(cfg, frame_rate=None, gallery=None):  # (test_gallery_cli's late-found global IDs)
+        gallery.bind_model(COLOUR_MODEL)
+        return Tracker(cfg, frame_rate, detector=blob_detector, embedder=late_embedder, gallery=gallery)
+
+    monkeypatch.setattr(run.Tracker, "from_config", staticmethod(from_config))
+
+    def replaced(folder: Path) -> dict[str, int]:
+        return json.loads((folder / "summary.json").read_text())["global_ids_replaced"]
+
+    shutil.copy(known, tmp_path / "whole.gallery")
+    assert main([*args, "--gallery", str(tmp_path / "whole.gallery"), "--out", str(tmp_path / "whole")]) == 0
+    assert replaced(tmp_path / "whole"), "a new global ID replaced by the gallery's"
+
+    calls.clear()
+    shutil.copy(known, tmp_path / "run.gallery")
+    args += ["--gallery", str(tmp_path / "run.gallery"), "--out", str(tmp_path / "run")]
+    with monkeypatch.context() as m:
+        stop_at(m, 20, kill)
+        assert main(args) == 130
+    path = tmp_path / "run" / CHECKPOINT_NAME
+    head, _, payload = path.read_bytes().partition(b"\n")
+    header = json.loads(head)
+    spans = header["progress"]["global_id_spans"]
+    assert len({gid for _, gid, _, _ in spans}) > len({track for track, _, _, _ in spans}), "a global ID changed"
+    assert len(calls) > 3, "the resume's looks have colour, as the uninterrupted run's from frame 4"
+    with monkeypatch.context() as m:
+        if older:  # as an earlier version wrote it (the header is not in the payload's hash)
+            del header["progress"]["global_id_spans"], header["progress"]["global_id_kept"]
+            path.write_bytes(json.dumps(header).encode() + b"\n" + payload)
+        else:
+
+            def unread(*_args):
+                raise AssertionError("the JSONL was read back")
+
+            m.setattr(run.GlobalIdHistory, "from_jsonl", unread)
+        assert main([*args, "--resume"]) == 0
+    assert outputs(tmp_path / "run", "cam2") == outputs(tmp_path / "whole", "cam2")
+    assert replaced(tmp_path / "run") == replaced(tmp_path / "whole")
+
+
 @pytest.mark.parametrize("final_save", [True, False], ids=["saved-on-stop", "killed-before-any-save"])
 def test_a_resume_never_replaces_a_gallery_another_run_saved_meanwhile(
     tmp_path, monkeypatch, frame_clock, capsys, final_save

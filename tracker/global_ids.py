@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 
 __all__ = ["GlobalIdHistory", "drop_kept_rows", "keep_rows", "live_tracks"]
 
+_SPAN_FIELDS = 4  # a span as a checkpoint keeps it: track ID, global ID, first frame, last frame
 _ID_COLUMN = 1  # the ID is the second comma-separated field of a MOT row (frame, id, x, y, w, h, conf, ...)
 # Temp files beside the txt: the rewrite's (not `.partial`, which holds the rows a resume continues) and the copy
 # of the rows as written before it is renamed to `.partial` (a resume never sees half a copy).
@@ -73,7 +74,9 @@ class GlobalIdHistory:
     """The frames each (local track ID, global ID) pair was reported in, as first and last frame.
 
     `observe` is called once per frame with the source's objects (local `track_id`, `global_id`) and its live tracks
-    (`live_tracks`); `from_jsonl` rebuilds the history of a resumed run from the JSONL rows before its checkpoint.
+    (`live_tracks`). A run's checkpoint keeps `spans()` (`tracker.resume.Progress.global_id_spans`) and a resume
+    rebuilds the history from them (`from_spans`); `from_jsonl` rebuilds it from the JSONL rows before a checkpoint
+    written before the checkpoint kept them (it reads the whole run's rows and forgets nothing: O(run length)).
     Memory is O(live tracks) plus the tracks whose global ID changed (`replacements`' own size): the span of a track
     that ended with one global ID is forgotten once it cannot clash with a replacement (`_forget`), so a run of days
     keeps no span per track it showed (each one held ~200 bytes: ~130 MB a day at a newcomer every 5 frames).
@@ -138,9 +141,41 @@ class GlobalIdHistory:
                 continue
             del self._spans[(track, gid)]
 
+    def spans(self) -> list[list[int]]:
+        """The spans held, each `[track ID, global ID, first frame, last frame]`, in their order (what a checkpoint
+        keeps: O(`kept`), bounded by the live tracks and the replaced ones, not by the run's length)."""
+        return [[track, gid, first, last] for (track, gid), (first, last) in self._spans.items()]
+
+    @classmethod
+    def from_spans(cls, spans: Iterable[Iterable[int]], kept: int = 0) -> GlobalIdHistory:
+        """The history `spans()` gave, with `kept` (its `kept_at`): the resumed run forgets as the uninterrupted one.
+
+        Raises:
+            ValueError: a span that is not four integers (track ID, global ID, first frame, last frame), or a first
+                frame after its last (a checkpoint's header edited by hand).
+        """
+        history = cls()
+        for span in spans:
+            values = list(span)
+            if len(values) != _SPAN_FIELDS or not all(isinstance(v, int) and not isinstance(v, bool) for v in values):
+                raise ValueError(f"a global ID span must be 4 integers (track, global ID, first, last), got {values!r}")
+            track, gid, first, last = values
+            if first > last:
+                raise ValueError(f"a global ID span ends before it begins: {values!r}")
+            history._spans[(track, gid)] = [first, last]
+        history._kept = kept
+        return history
+
+    @property
+    def kept_at(self) -> int:
+        """The spans the last forgetting kept (the next one runs once there are twice as many): a checkpoint keeps it
+        with `spans()`."""
+        return self._kept
+
     @classmethod
     def from_jsonl(cls, path: Path, length: int) -> GlobalIdHistory:
-        """The history in the first `length` bytes of a `<name>.jsonl` (rows: frame, tracks with id and global_id)."""
+        """The history in the first `length` bytes of a `<name>.jsonl` (rows: frame, tracks with id and global_id):
+        how a checkpoint written before `spans()` were kept in it is resumed (time and memory O(`length`))."""
         history = cls()
         with path.open("rb") as f:
             lines = f.read(length).decode().splitlines()

@@ -102,6 +102,11 @@ class Progress:
     # the periodic gallery saves that failed so far (their lines: `RunSummary.gallery_saves_failed`; absent from an
     # older checkpoint: none), so that a resumed run's summary still names them
     gallery_saves_failed: list[str] = field(default_factory=list)
+    # with --gallery, the global ID history (`GlobalIdHistory.spans`: [track, global ID, first, last] each) and the
+    # spans its last forgetting kept: a resume rebuilds it from them, in O(spans) (None: a checkpoint written before
+    # they were kept, or a run without a gallery; a resume then reads the JSONL, `GlobalIdHistory.from_jsonl`)
+    global_id_spans: list[list[int]] | None = None
+    global_id_kept: int = 0
 
 
 @dataclass

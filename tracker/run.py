@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager, nullcontext
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 import numpy as np
 
@@ -273,12 +273,16 @@ def track_source(
     if resume is not None:
         outputs.open(resume)
         if tracker.gallery is not None:
-            history = GlobalIdHistory.from_jsonl(outputs.jsonl_path, resume.jsonl_bytes)
+            if resume.global_id_spans is not None:  # kept in the checkpoint: O(spans), not O(the run's length)
+                history = GlobalIdHistory.from_spans(resume.global_id_spans, resume.global_id_kept)
+            else:  # a checkpoint written before they were kept: read back from the JSONL rows before it
+                history = GlobalIdHistory.from_jsonl(outputs.jsonl_path, resume.jsonl_bytes)
         if not save_video:  # nothing to draw: the frames before the checkpoint are not even decoded
             source.skip_to, source.corrupt_frames = resume.last_frame, resume.corrupt_frames
             source.corrupt_numbers = list(resume.corrupt_numbers)
             if source.depth is not None and resume.depth_bits is not None:  # fixed by an image passed over
                 source.depth.bits = resume.depth_bits
+    ids_kept = history if tracker.gallery is not None else None  # (what each checkpoint keeps of it)
     limit = tracked_limit(max_frames, source.stride)
     expected = summary.to_track = tracked_limit(source.total, source.stride)  # (summary.json's `expected_frames`)
     total = min(expected, limit) if expected and limit else (expected or limit)  # (the bar's: a --max-frames' first)
@@ -289,6 +293,10 @@ def track_source(
     )  # fmt: skip
     start = time.perf_counter()
     last_number = done.last_frame
+
+    def checkpointed() -> tuple[Any, Progress]:  # (state, progress) after `last_number`, for `checkpointer`
+        return checkpoint_of(tracker, outputs, summary, source, last_number, start, done, saves_failed(), ids_kept)
+
     # The handlers stay while the outputs close: a second signal then cannot cut the files short.
     with StopFlag() as stop:
         try:
@@ -335,11 +343,7 @@ def track_source(
                     last_number = number
                     if checkpointer is not None and checkpointer.due():
                         with naming_file(checkpointer.path):  # (a full disk: the first checkpoint is the largest file)
-                            checkpointer.write(
-                                *checkpoint_of(
-                                    tracker, outputs, summary, source, last_number, start, done, saves_failed()
-                                )
-                            )
+                            checkpointer.write(*checkpointed())
                     if stop.stopped:
                         break
             except SourceError as exc:
@@ -355,9 +359,7 @@ def track_source(
             last_checkpointed = checkpointer is not None and checkpointer.last_frame == last_number
             if checkpointer is not None and (stopped or cut) and outputs.opened and not last_checkpointed:
                 with naming_file(checkpointer.path):
-                    checkpointer.write(
-                        *checkpoint_of(tracker, outputs, summary, source, last_number, start, done, saves_failed())
-                    )
+                    checkpointer.write(*checkpointed())
         except KeyboardInterrupt:  # a second signal aborts at once: the summary still says so
             summary.interrupted = True
             raise

@@ -24,6 +24,7 @@ from tracker.resume import CHECKPOINT_NAME, Checkpoint, Progress, ResumeError, r
 from tracker.run_summary import SUMMARY_NAME, RunSummary
 
 if TYPE_CHECKING:
+    from tracker.global_ids import GlobalIdHistory
     from tracker.io.sources import FrameSource
     from tracker.pipeline import Tracker
     from tracker.run_outputs import RunOutputs
@@ -46,10 +47,13 @@ def checkpoint_of(
     start: float,
     done: Progress,
     saves_failed: list[str],
+    history: GlobalIdHistory | None = None,
 ) -> tuple[Any, Progress]:
     """(state, progress) of a checkpoint after source frame `last`: the tracker's state and how far the run got;
     the outputs are synced to disk first, so they are never shorter than the checkpoint says. `saves_failed`: the
-    periodic gallery saves that failed since the source began and are not in `summary` yet."""
+    periodic gallery saves that failed since the source began and are not in `summary` yet. `history`: a --gallery
+    run's global ID history after frame `last`, kept in the progress (`Progress.global_id_spans`) so that a resume
+    need not read the run's whole JSONL back."""
     txt_bytes, jsonl_bytes = outputs.sync()
     progress = Progress(
         frames=summary.frames,
@@ -68,6 +72,8 @@ def checkpoint_of(
         camera_motion_failure_numbers=list(summary.camera_motion_failure_numbers),
         depth_bits=None if source.depth is None else source.depth.bits,
         gallery_saves_failed=[*summary.gallery_saves_failed, *saves_failed],
+        global_id_spans=None if history is None else history.spans(),
+        global_id_kept=0 if history is None else history.kept_at,
     )
     return (tracker.core, tracker.camera_motion), progress
 
