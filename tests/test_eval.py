@@ -1277,6 +1277,23 @@ def test_inputs_computed_by_another_opencv_are_not_served_from_the_cache(tmp_pat
     assert _cache_key(seq, "public", cfg, appearance=False) == before[False]
 
 
+def test_embeddings_of_reid_half_with_and_without_amx_are_not_served_for_each_other(tmp_path, monkeypatch):
+    """`reid.half` computes bf16 in OpenVINO only where the CPU has AMX and fp32 elsewhere: a key naming the setting
+    only served a non-AMX CPU the bf16 embeddings cached before that (or by an AMX machine sharing the folder) as
+    its fp32 ones. `reid.half=false` computes fp32 everywhere: its key stays."""
+    from tracker.eval.inputs import _cache_key
+    from tracker.reid import openvino as reid_openvino
+
+    _, seq = _grey_sequence(tmp_path, "AMX")
+    keys = {}
+    for amx in (False, True):
+        monkeypatch.setattr(reid_openvino, "cpu_has_amx", lambda amx=amx: amx)
+        configs = {half: load_config(None, overrides=[f"reid.half={half}"]) for half in ("true", "false")}
+        keys[amx] = {half: _cache_key(seq, "public", cfg, appearance=True) for half, cfg in configs.items()}
+    assert keys[False]["true"] != keys[True]["true"]
+    assert keys[False]["false"] == keys[True]["false"]
+
+
 def test_repeated_detection_rows_and_an_empty_ground_truth_are_said(tmp_path, capsys):
     """A det.txt with rows written twice is tracked as it is (every tracker pays the copies as false positives),
     and a gt.txt with no one to score in the evaluated frames (no box, or every box flagged 0) scores every tracker 0:

@@ -6,10 +6,13 @@ a 1080p frame (its caches are as cold as in `update()`), and the tool reports me
 ReID runs one inference thread, on the calling thread). It checks every variant gives the base's embeddings. It also
 times compiling one static model against loading it from OpenVINO's model cache (`CACHE_DIR`).
 
-Two variants compute other embeddings (their max |embedding - tracker's| says how far): fp32 where the tracker lets
-OpenVINO pick bf16 (`reid.half=false`), and the INT8 model of `tools/quantize_reid.py` (`reid.int8=true`) when it has
-been made. Which is fastest depends on the CPU (stop 35's Xeon with AVX512-BF16 and no AMX: fp32 0.86x and INT8
-0.61-0.78x of bf16's time for 1-3 crops); each also moves tracking results (docs/decisions.md, ReID precision).
+The tracker's settings compute in fp32, or in OpenVINO's default precision (bf16 where the CPU has it) where
+`reid.half` (the default) meets a CPU with AMX. Three variants may compute other embeddings (their max |embedding -
+tracker's| says how far): fp32 (`reid.half=false`), OpenVINO's default precision (what `reid.half` gives on an AMX
+CPU; bf16 on any CPU with BF16, fp32 without), and the INT8 model of `tools/quantize_reid.py` (`reid.int8=true`) when
+it has been made. Which is fastest depends on the CPU (an AVX512-BF16 Xeon without AMX, stop 76: fp32 0.60-0.74x of
+bf16's time for 1-3 crops); each also moves tracking results (docs/decisions.md, "fp32 ReID where the CPU has no
+AMX").
 
     python tools/bench_reid_settings.py [--calls 40] [--sizes 1 2 3]
 """
@@ -40,14 +43,15 @@ from tracker.embedder import build_embedder, cut_crops  # noqa: E402
 
 MS = 1000.0
 CALL_SIZES = (1, 2, 3)  # crops per call (default of --sizes): what lazy embedding asks for in most frames
-VARIANTS = {  # compile settings added to the tracker's (`COMPILE_SETTINGS`, one thread, bf16 where the CPU has it)
+VARIANTS = {  # compile settings added to the tracker's (`COMPILE_SETTINGS`, one thread, its precision: see above)
     "tracker's settings": {},
     "CPU_DENORMALS_OPTIMIZATION": {"CPU_DENORMALS_OPTIMIZATION": True},
     "2 inference threads": {"INFERENCE_NUM_THREADS": 2},
     "THROUGHPUT hint, 1 stream": {"PERFORMANCE_HINT": "THROUGHPUT", "NUM_STREAMS": 1},
     "pinned threads": {"ENABLE_CPU_PINNING": True},
 }
-FP32 = "fp32 (reid.half=false)"  # other embeddings: OpenVINO in fp32 where the tracker lets it pick bf16
+FP32 = "fp32 (reid.half=false)"  # other embeddings where the tracker leaves OpenVINO its bf16 (an AMX CPU)
+OWN_PRECISION = "OpenVINO's precision (bf16)"  # other embeddings where the CPU has BF16 but the tracker asks fp32
 INT8 = "INT8 (reid.int8=true)"  # other embeddings: the NNCF INT8 model, when tools/quantize_reid.py made it
 SHARED_CORE = "the detector's ov.Core"  # the tracker's settings, compiled by the detector's OpenVINO core
 CACHE_REPEATS = 4  # compile-time measurements: an empty cache folder each time vs one kept folder
@@ -94,6 +98,8 @@ def main() -> None:
     variants = {name: compile_static(ov.Core(), forward, {**base, **extra}, sizes) for name, extra in VARIANTS.items()}
     variants[SHARED_CORE] = compile_static(detector_core, forward, base, sizes)
     variants[FP32] = compile_static(ov.Core(), forward, {**base, "INFERENCE_PRECISION_HINT": "f32"}, sizes)
+    own = {key: value for key, value in base.items() if key != "INFERENCE_PRECISION_HINT"}
+    variants[OWN_PRECISION] = compile_static(ov.Core(), forward, own, sizes)
     try:
         int8 = build_embedder(replace(cfg.reid, int8=True), torch.device("cpu")).model
     except FileNotFoundError as exc:

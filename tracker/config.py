@@ -127,7 +127,9 @@ class ReIDConfig(Section):
         "auto (OpenVINO on the CPU when installed, else PyTorch) | torch | openvino (CPU only)",
         choices=("auto", "torch", "openvino"),
     )
-    half: bool = key(True, "reduced precision: fp16 on CUDA, bf16 in OpenVINO where the CPU has it")
+    half: bool = key(
+        True, "reduced precision: fp16 on CUDA, bf16 in OpenVINO where the CPU has AMX (else fp32, faster there)"
+    )
     int8: bool = key(False, "OpenVINO: the INT8 OSNet that tools/quantize_reid.py made with NNCF")
     threads: int = key(1, "OpenVINO: CPU threads of one ReID inference; 0 = all cores", lo=0, hi=4096)
     requests: int = key(

@@ -152,6 +152,10 @@ def _cache_key(seq: Sequence, source: str, cfg: TrackerConfig, appearance: bool)
         for key in _SAME_EMBEDDINGS:
             reid.pop(key, None)
         reid |= {key: getattr(_REID_DEFAULTS, key) for key in _SAME_EMBEDDINGS_AT_DEFAULT}
+        if cfg.reid.half:  # OpenVINO computes bf16 only where the CPU has AMX, fp32 elsewhere: other embeddings
+            from tracker.reid.openvino import cpu_has_amx
+
+            reid["amx"] = cpu_has_amx()
         parts["reid"] = reid | {"weights": _weights_id(cfg.reid.weights) if cfg.reid.model != "auto" else ""}
         if cfg.reid.model == "auto":  # the embeddings are pooled from the detector's own feature maps
             parts["detector"] = _detector_part(cfg)

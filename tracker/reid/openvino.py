@@ -32,6 +32,7 @@ __all__ = [
     "EXACT_BATCH",
     "OpenVINOForward",
     "cached_model_path",
+    "cpu_has_amx",
     "detector_beside",
     "largest_static_batch",
     "openvino_available",
@@ -64,6 +65,7 @@ PRECOMPILED_BATCH = EXACT_BATCH  # static batches 1 to 8 are compiled up front: 
 SPLIT_LIMIT = EXACT_BATCH  # with `requests` > 1, a call is split only while every part fits one exact batch; larger
 # calls (lazy embedding off, crowds) run their static batches one after another as with one request
 _THREADS = "INFERENCE_NUM_THREADS"  # OpenVINO's property: CPU threads of one inference
+_PRECISION = "INFERENCE_PRECISION_HINT"  # OpenVINO's property: the precision the CPU plugin computes in
 COMPILED_FOLDER = "compiled"  # OpenVINO's own cache of compiled models (`CACHE_DIR`), inside the cache folder
 # The wide copies (compiled in the worker thread) skip that cache: OpenVINO sets the whole process's C locale while it
 # reads or writes a cached model (its guard against locale-dependent blobs), so every other thread's default text
@@ -88,6 +90,19 @@ def detector_beside() -> Iterator[None]:
         yield
     finally:
         _DETECTOR_BESIDE.reset(token)
+
+
+def cpu_has_amx() -> bool:
+    """Whether this CPU has AMX tiles this process may use (OpenVINO's fast bf16 path), as PyTorch reports it:
+    `torch.cpu._is_amx_tile_supported` (CPUID and the kernel's permission). False where this PyTorch has no such
+    check, or it fails: unknown counts as absent (fp32, the precision every CPU computes alike)."""
+    probe = getattr(torch.cpu, "_is_amx_tile_supported", None)
+    if probe is None:
+        return False
+    try:
+        return bool(probe())
+    except RuntimeError:
+        return False
 
 
 def openvino_available() -> bool:
@@ -147,7 +162,9 @@ class OpenVINOForward:
         model: the torch model, in eval mode, with its weights loaded.
         weights: the weights file it was loaded from (part of the cache key).
         input_hw: (H, W) of the crops it will be fed.
-        half: let OpenVINO compute in bf16 where the CPU supports it (cosine to fp32 >= 0.99); else fp32.
+        half: leave OpenVINO its default precision (bf16 where the CPU has it; cosine to fp32 >= 0.99) where the
+            CPU has AMX (`cpu_has_amx`), its fast bf16 path; fp32 elsewhere, where bf16 ran 1.35-1.67x fp32's time
+            (an AVX512-BF16 Xeon without AMX: docs/decisions.md, "fp32 ReID where the CPU has no AMX"). False: fp32.
         int8: the NNCF INT8 model cached by `save_int8` instead of the converted one.
         threads: CPU threads of one inference (`INFERENCE_NUM_THREADS`); 0 = OpenVINO's default (all cores).
         wide_from: static batches of at least this many crops run on a copy compiled with `wide_threads` threads
@@ -208,9 +225,11 @@ class OpenVINOForward:
             log.info("ReID on OpenVINO (CPU, INT8)")
         else:
             ir = _read_converted(self._core, ov, model, weights, input_hw)
-            if not half:
-                self._settings["INFERENCE_PRECISION_HINT"] = "f32"
-            log.info("ReID on OpenVINO (CPU, %s)", "bf16 where supported" if half else "fp32")
+            amx = half and cpu_has_amx()
+            if not amx:
+                self._settings[_PRECISION] = "f32"
+            why = "reid.half, AMX" if amx else ("reid.half, no AMX on this CPU" if half else "reid.half=false")
+            log.info("ReID on OpenVINO (CPU, %s: %s)", "OpenVINO's precision, bf16" if amx else "fp32", why)
         self._ir: Any = _with_preprocessing(ov, ir)  # (an `openvino.Model`, as `_model`'s)
         self._input_hw = input_hw
         self._max_batch = largest_static_batch(max_batch)
@@ -368,12 +387,13 @@ class OpenVINOForward:
             return dict(self._compiled)
 
     def compiled_settings(self, batch: int = 1, wide: bool = True) -> dict[str, str]:
-        """Each setting the model for a static batch of `batch` crops asks OpenVINO for (`COMPILE_SETTINGS`,
-        precision) and its inference threads (`INFERENCE_NUM_THREADS`: `threads`, or `wide_threads` from
-        `wide_from` crops on unless `wide` is False, as within `detector_beside`), as the compiled model reports
-        them back (compiled on first use)."""
+        """Each setting the model for a static batch of `batch` crops asks OpenVINO for (`COMPILE_SETTINGS`), the
+        precision it computes in (`INFERENCE_PRECISION_HINT`: f32, or OpenVINO's default where `half` and AMX) and
+        its inference threads (`INFERENCE_NUM_THREADS`: `threads`, or `wide_threads` from `wide_from` crops on
+        unless `wide` is False, as within `detector_beside`), as the compiled model reports them back (compiled on
+        first use)."""
         compiled = self._model(batch, wide)
-        keys = {**self._settings_for(batch, self._is_wide(batch, wide)), _THREADS: None}
+        keys = {**self._settings_for(batch, self._is_wide(batch, wide)), _THREADS: None, _PRECISION: None}
         return {key: str(compiled.get_property(key)) for key in keys}  # type: ignore[attr-defined]
 
     def _is_wide(self, batch: int, wide: bool) -> bool:
