@@ -1194,6 +1194,24 @@ def test_exported_detector_loads_before_the_progress_bar_starts(shared, shared_w
     assert shown.rfind("OpenVINO") < bar, f"ultralytics' lines after the bar started:\n{shown}"
 
 
+def test_ultralytics_model_loading_lines_go_to_stderr_not_stdout(shared, shared_weights, tmp_path):
+    """Without -q, ultralytics' lines as it loads an exported detector ("Loading ... for OpenVINO inference...",
+    "Using OpenVINO LATENCY mode ...") went to stdout, among the command's answer (`track ... > summary.txt`,
+    `track compare ... > table.txt` collected them): they are on stderr, stdout holds the command's own lines."""
+    images = shared / "data" / "MOT15" / "train" / "TUD-Campus" / "img1"
+    if not images.is_dir():
+        pytest.skip("TUD-Campus images are absent from ../shared")
+    args = [str(images), "--out", str(tmp_path / "run"), "--max-frames", "3", "--no-save-video",
+            *weights_args(shared_weights), "--set", "reid.model=none"]  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, "-m", "tracker.cli", *args], capture_output=True, text=True, timeout=300, env=child_env()
+    )
+    assert result.returncode == 0, result.stderr
+    assert "for OpenVINO inference" in result.stderr, result.stderr
+    assert "OpenVINO" not in result.stdout and "" not in result.stdout.splitlines(), result.stdout
+    assert result.stdout.startswith("tracked 3 frames"), result.stdout
+
+
 # A `track` process whose detector is the blob detector slowed down (so two runs started together overlap).
 _SLOW_TRACK = """
 import sys, time

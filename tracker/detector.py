@@ -6,6 +6,7 @@ import copy
 import functools
 import importlib
 import logging
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, SupportsIndex, cast
@@ -313,6 +314,7 @@ def build_detector(cfg: DetectorConfig, device: torch.device, keep_features: boo
     from ultralytics.utils.downloads import GITHUB_ASSETS_NAMES
 
     _still_quiet()
+    _ultralytics_on_stderr()
     path = require_weights(cfg.model, "detector", downloadable=GITHUB_ASSETS_NAMES)
     _check_openvino_folder(path)
     if _is_openvino_model(path):  # said here: ultralytics logs its loading, then pip-installs openvino when online
@@ -379,6 +381,7 @@ def fetch_official_weights(model: str) -> Path:
     from ultralytics.utils.downloads import GITHUB_ASSETS_NAMES, attempt_download_asset
 
     _still_quiet()
+    _ultralytics_on_stderr()
     path = require_weights(model, "detector", downloadable=GITHUB_ASSETS_NAMES)
     if path.exists():
         return path
@@ -480,6 +483,28 @@ def _still_quiet() -> None:
     logger = logging.getLogger(_ULTRALYTICS_LOGGER)
     if _quieted(logger):
         logger.setLevel(logging.WARNING)
+
+
+class _CurrentStderr:
+    """A text stream writing on `sys.stderr` as it is at each write (a redirected stderr, pytest's capture), nowhere
+    where there is none (`2>&-`)."""
+
+    def write(self, text: str) -> int:
+        stream = sys.stderr
+        return len(text) if stream is None else stream.write(text)
+
+    def flush(self) -> None:
+        if sys.stderr is not None:
+            sys.stderr.flush()
+
+
+def _ultralytics_on_stderr() -> None:
+    """After ultralytics' import: its log handler (`set_logging`'s, on stdout) writes on stderr. Its lines as it loads
+    a model ("Loading ... for OpenVINO inference...", "Using OpenVINO LATENCY mode ...") went to stdout, among a
+    command's answer (`track compare ... > table.txt` collected them). Idempotent; other handlers are left alone."""
+    for handler in logging.getLogger(_ULTRALYTICS_LOGGER).handlers:
+        if type(handler) is logging.StreamHandler and handler.stream in (sys.stdout, sys.__stdout__):
+            handler.setStream(_CurrentStderr())  # type: ignore[arg-type]
 
 
 def _quieted(logger: logging.Logger) -> bool:
