@@ -2713,6 +2713,38 @@ def test_a_gpu_share_above_one_that_is_not_whole_is_refused_before_ray_starts(tm
     assert not out.exists()
 
 
+def test_a_gpu_share_with_no_local_gpu_is_refused_before_ray_starts(tmp_path, capsys, monkeypatch):
+    """`--engine ray --gpus-per-video 0.25` on a machine without a GPU started Ray (~5 s, its start-up lines and an
+    empty progress bar) before its one error line; the local Ray's GPUs are now counted as Ray counts them
+    (CUDA_VISIBLE_DEVICES="" hides every GPU) and the share refused before Ray starts. A cluster (--address) is
+    still asked: its nodes' GPUs are not this machine's."""
+    ray = pytest.importorskip("ray", reason="Ray is not installed (pip install -e '.[ray]')")
+
+    class Started(Exception):
+        pass
+
+    def init(*_a, **_k):
+        raise Started
+
+    monkeypatch.setattr(ray, "init", init)
+    monkeypatch.setattr(ray, "is_initialized", lambda: False)
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    out, video, model = tmp_path / "out", str(clip(tmp_path / "a.avi", 0, 3)), tmp_path / "det.pt"
+    model.write_bytes(b"")  # (a file here: nothing downloaded; never loaded)
+    argv = ["batch", video, "--out", str(out), "--engine", "ray", "--gpus-per-video", "0.25",
+            "--set", "reid.model=none", "--set", f"detector.model={model}"]  # fmt: skip
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("track batch: error: --gpus-per-video 0.25 asks each video"), err
+    assert "has 0 GPUs: its tasks would wait forever" in err[0], err
+    assert not out.exists()
+    with pytest.raises(Started):  # a cluster: Ray is asked
+        cfg = TrackerConfig()
+        cfg = dataclasses.replace(cfg, detector=dataclasses.replace(cfg.detector, model=str(model)))
+        track_many([video], cfg, out, engine="ray", address="auto", gpus_per_video=0.25, make_tracker=fake_tracker)
+
+
 def test_a_ray_cluster_short_of_gpus_is_only_warned_about(caplog):
     """A cluster (--address) may add GPU nodes later (an autoscaler): the share is not refused there."""
     from tracker.ray_engine import check_gpus

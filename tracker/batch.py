@@ -231,7 +231,7 @@ def _check_engine(
             f"{' and '.join(given)} {verb} {names.setting('engine', 'ray')} (local processes share the device)"
         )
     if engine == "ray":
-        from tracker.ray_engine import check_reachable, import_ray
+        from tracker.ray_engine import check_local_gpus, check_reachable, import_ray
 
         if workers is not None:  # (the CLI refuses `--workers` with Ray; a caller's call goes on, as it did)
             log.warning(
@@ -239,6 +239,7 @@ def _check_engine(
             )
         import_ray()  # the clear errors before any work
         check_reachable(address, names)
+        check_local_gpus(gpus_per_video, address, names)  # (a Ray started here: before its ~5 s start)
 
 
 def track_many(

@@ -23,6 +23,7 @@ from tracker.stop_flag import interrupts_held
 
 __all__ = [
     "check_gpus",
+    "check_local_gpus",
     "check_reachable",
     "import_ray",
     "in_folder",
@@ -236,13 +237,67 @@ def check_gpus(ray: ModuleType, gpus_per_task: float, cluster: bool, names: Sett
     have = float(ray.cluster_resources().get("GPU", 0.0))
     if have >= gpus_per_task:
         return
-    what = f"{names.setting('gpus_per_video', gpus_per_task)} asks each video's task for a GPU share, but the Ray"
     if cluster:
-        log.warning("%s cluster has %g GPUs now: the tasks wait until a node with a GPU joins", what, have)
+        log.warning(
+            "%s cluster has %g GPUs now: the tasks wait until a node with a GPU joins",
+            _asked(gpus_per_task, names),
+            have,
+        )
         return
-    raise ValueError(
-        f"{what} started on this machine has {have:g} GPUs: its tasks would wait forever; leave "
-        f"{names.gpus_per_video} out (the videos run on the CPUs) or join a cluster with GPUs ({names.address})"
+    raise _too_few_gpus(gpus_per_task, have, names)
+
+
+def check_local_gpus(gpus_per_task: float, address: str | None, names: SettingNames = PARAMETERS) -> None:
+    """Refuse, before Ray starts, a GPU share the Ray this machine would start cannot give (`check_gpus`' refusal,
+    which came after Ray's ~5 s start, its start-up lines and an empty progress bar). Only where a Ray is started
+    here (no cluster `address` nor `$RAY_ADDRESS`, or "local", and none initialised in this process: a fixture's
+    has the GPUs it was given): a cluster's GPUs are its nodes', asked once connected. The GPUs are counted as Ray
+    counts them at its start (`_local_gpus`); where Ray's count cannot be had, nothing is refused here.
+
+    Raises:
+        ValueError: the share is above the GPUs this machine's Ray would have, naming both (`check_gpus`' words).
+    """
+    if gpus_per_task <= 0 or joins_cluster(address):
+        return
+    ray = import_ray()
+    if ray.is_initialized():
+        return
+    have = _local_gpus()
+    if have is not None and have < gpus_per_task:
+        raise _too_few_gpus(gpus_per_task, have, names)
+
+
+def _local_gpus() -> int | None:
+    """The GPUs a Ray started here gets (its resource "GPU"): what its accelerator managers for that resource detect
+    (NVIDIA's through NVML), at most those `CUDA_VISIBLE_DEVICES` (or the manager's variable) leaves visible, as
+    Ray's node start resolves them (ray._private.resource_and_label_spec). None where Ray's private API differs."""
+    try:
+        from ray._private.accelerators import get_all_accelerator_managers
+    except ImportError:
+        return None
+    found = 0
+    try:
+        for manager in get_all_accelerator_managers():
+            if manager.get_resource_name() != "GPU":
+                continue
+            count = manager.get_current_node_num_accelerators()
+            visible = manager.get_current_process_visible_accelerator_ids()
+            found = max(found, count if visible is None else min(count, len(visible)))
+    except (AttributeError, TypeError):  # (another Ray version's methods)
+        return None
+    return found
+
+
+def _asked(gpus_per_task: float, names: SettingNames) -> str:
+    """The start of a GPU-share message: "--gpus-per-video 0.25 asks ..., but the Ray"."""
+    return f"{names.setting('gpus_per_video', gpus_per_task)} asks each video's task for a GPU share, but the Ray"
+
+
+def _too_few_gpus(gpus_per_task: float, have: float, names: SettingNames) -> ValueError:
+    """The refusal of a share a local Ray's `have` GPUs cannot give."""
+    return ValueError(
+        f"{_asked(gpus_per_task, names)} started on this machine has {have:g} GPUs: its tasks would wait forever; "
+        f"leave {names.gpus_per_video} out (the videos run on the CPUs) or join a cluster with GPUs ({names.address})"
     )
 
 
