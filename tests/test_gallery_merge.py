@@ -943,3 +943,22 @@ def test_taking_in_another_cameras_file_keeps_saving_to_the_gallerys_own_file(ca
     assert [link.to_id for link in held.merge_from(b).new] == [4]
     held.save(a)
     assert list(Gallery.load(a, prune=False)) == [1, 2, 3, 4]
+
+
+def test_export_makes_a_missing_folder_as_merge_and_track_out_do_and_a_refused_one_makes_none(
+    cameras, tmp_path, capsys
+):
+    """`export -o new/sub/ids.csv` makes the missing folders, as `merge -o`, `track --out` and `--gallery` do (the
+    CLI's convention, docs/gallery.md says so); an export refused for its other output (before anything is written)
+    leaves no folder made behind."""
+    a, b = cameras
+    table, vectors = tmp_path / "new" / "sub" / "ids.csv", tmp_path / "other" / "ids.npz"
+    assert main(["gallery", "export", str(a), "-o", str(table), "--prototypes", str(vectors)]) == 0
+    assert capsys.readouterr().out.startswith(f"wrote 3 identities to {table} and 9 prototypes")
+    assert len(table.read_text().splitlines()) == 4 and vectors.is_file()
+    merged = tmp_path / "made" / "site.gallery"
+    assert main(["gallery", "merge", str(a), str(b), "-o", str(merged)]) == 0 and merged.is_file(), "merge -o: the same"
+    refused = tmp_path / "never" / "ids.csv"
+    assert main(["gallery", "export", str(a), "-o", str(refused), "--prototypes", str(tmp_path / "x" / "p.npy")]) == 2
+    assert "written as an .npz file" in capsys.readouterr().err
+    assert not (tmp_path / "never").exists() and not (tmp_path / "x").exists()
