@@ -3400,6 +3400,30 @@ def test_an_out_dir_holding_another_kind_of_run_is_refused_before_any_video(held
     assert sorted(p.name for p in out.iterdir()) == [held], "nothing written"
 
 
+def test_track_refuses_a_gallery_in_a_video_folder_of_a_batch(tmp_path, capsys):
+    """`track cam2.avi --gallery runs/site/cam/x.gallery` (runs/site a `track batch` run) put the gallery in a
+    video's folder, which the batch's re-run replaces whole: the gallery was deleted with it. One error naming the
+    folder and what to do, before anything is tracked or made (as `track batch` refuses its own video folders)."""
+    video, site = clip(tmp_path / "cam.avi", 0, 3), tmp_path / "site"
+    track_many([video], EVERY_FRAME, site, progress=False, make_tracker=fake_tracker)
+    gallery, run = site / "cam" / "sub" / "x.gallery", tmp_path / "run"
+    missing = tmp_path / "no-such-detector.pt"  # (before the fix: the run went on to the models, refused here)
+    argv = [str(video), "--gallery", str(gallery), "--out", str(run), "--set", f"detector.model={missing}"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [
+        f"track: error: --gallery {gallery} is in {site / 'cam'}, a video's folder of a `track batch` run "
+        f"(its {NOTE_NAME}), which the batch's re-run replaces whole, the gallery with it: keep the gallery outside "
+        "the batch's videos' folders (beside them in its --out, or elsewhere)"
+    ], err
+    assert not gallery.parent.exists() and not run.exists()
+    beside = site / "x.gallery"  # in the batch's folder, outside its videos' folders: a re-run leaves it
+    from tracker.run_outputs import refuse_gallery_in_batch_folder
+
+    refuse_gallery_in_batch_folder(beside)
+    refuse_gallery_in_batch_folder(tmp_path / "elsewhere" / "x.gallery")
+
+
 def test_track_refuses_an_out_that_holds_a_batch(tmp_path):
     """`track cam.mp4 --out runs/site` into a batch's folder wrote its files beside the videos' folders, and the
     batch's re-run into it was then refused (a `track` run's config.yaml there): one error naming the batch's note,

@@ -81,6 +81,7 @@ from tracker.run_outputs import (
     naming_file,
     newest_run_dir,
     next_run_dir,
+    refuse_gallery_in_batch_folder,
     source_files,
     summary_name,
 )
@@ -527,6 +528,8 @@ def run_track(options: TrackOptions, notify: Callable[[str], None] | None = None
     cfg = load_config(options.config, overrides=list(options.overrides))
     log_unused_settings(cfg)  # (warned once per run: the trackers it builds do not)
     names = (options.source, *options.more_sources)
+    if options.gallery is not None:  # (a batch's re-run would delete it: before anything is opened or made)
+        refuse_gallery_in_batch_folder(options.gallery)
     if options.resume and options.more_sources:
         raise ResumeError("--resume continues one source's run; `track batch` resumes many videos")
     if options.resume and resolve_source(options.source) in _STREAMS:

@@ -43,6 +43,7 @@ __all__ = [
     "naming_file",
     "newest_run_dir",
     "next_run_dir",
+    "refuse_gallery_in_batch_folder",
     "same_files",
     "source_files",
     "summary_name",
@@ -360,6 +361,28 @@ def batch_video_folder(out: Path) -> Path | None:
     except OSError:  # (no folder yet, or not one: the run's own checks name it)
         return None
     return next((path for path in folders if (path / BATCH_NOTE_NAME).is_file()), None)
+
+
+def refuse_gallery_in_batch_folder(gallery: Path) -> None:
+    """Refuse a `track --gallery` file inside a video's folder of a `track batch` run (a folder above it, links
+    resolved, holds `BATCH_NOTE_NAME`): the batch's re-run replaces that folder whole, and the gallery went with it.
+    `track batch` refuses a gallery in its own videos' folders (`tracker.batch`); in the batch's `--out` beside them,
+    or anywhere else, it is left alone.
+
+    Raises:
+        ValueError: naming the gallery, the video's folder and where to keep the gallery instead.
+    """
+    real = Path(os.path.realpath(gallery))
+    folder = next((p for p in real.parents if (p / BATCH_NOTE_NAME).is_file()), None)
+    if folder is None:
+        return
+    # the folder as the user named it, where the path given passes through it
+    shown = next((above for above in gallery.parents if os.path.realpath(above) == str(folder)), folder)
+    raise ValueError(
+        f"--gallery {gallery} is in {shown}, a video's folder of a `track batch` run (its {BATCH_NOTE_NAME}), which "
+        "the batch's re-run replaces whole, the gallery with it: keep the gallery outside the batch's videos' "
+        "folders (beside them in its --out, or elsewhere)"
+    )
 
 
 def _check_gallery_path(gallery: Path, outputs: Sequence[Path]) -> None:
