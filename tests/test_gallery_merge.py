@@ -927,10 +927,10 @@ def test_taking_in_the_same_file_twice_adds_nothing_the_second_time(tmp_path):
     held = Gallery(model=MODEL)
     held.add(held.new_id(), looks(2, seed=3), 0, Sighting(9, now, "camA"))
     first = held.merge_from(path)
-    assert [link.to_id for link in first.new] == [2, 3, 4]
+    assert [link.to_id for link in first.new] == [4, 5, 6], "above the file's IDs: its next save writes over it"
     before = record(held)
     second = held.merge_from(path)
-    assert [(link.from_id, link.to_id) for link in second.joined] == [(1, 2), (2, 3), (3, 4)] and not second.new
+    assert [(link.from_id, link.to_id) for link in second.joined] == [(1, 4), (2, 5), (3, 6)] and not second.new
     assert record(held) == before
     held.save(path)
 
@@ -962,3 +962,31 @@ def test_export_makes_a_missing_folder_as_merge_and_track_out_do_and_a_refused_o
     assert main(["gallery", "export", str(a), "-o", str(refused), "--prototypes", str(tmp_path / "x" / "p.npy")]) == 2
     assert "written as an .npz file" in capsys.readouterr().err
     assert not (tmp_path / "never").exists() and not (tmp_path / "x").exists()
+
+
+def test_a_file_taken_in_and_saved_over_gives_none_of_its_ids_again_to_another_person(tmp_path):
+    """A service started with a new gallery (no file yet); a `track` run made the file meanwhile, giving IDs 1-7 to
+    people (its outputs name them) and keeping 3 of them (1, 2, 7: the others forgotten). The service's save is
+    refused; it takes the file in and saves over it. The file's next ID went back (8 -> 5) and its people got IDs
+    the run had given to others (its person of ID 1 became 2, the run's 2 another person; 4 a forgotten one's), so
+    the next people the cameras met were given 5, 6, 7 again: one ID, two people, in the run's outputs and the
+    service's. New IDs are now above every ID the file gave too, when the file is the one the gallery saves to."""
+    from tracker.gallery import GalleryModelError
+
+    now = time.time()
+    path = camera_gallery(tmp_path / "site.gallery", {1: 0, 2: 1, 7: 2}, "cam1", now - 600)
+    held = Gallery(model=MODEL)
+    held.add(held.new_id(), looks(3, seed=3), 0, Sighting(9, now, "camA"))  # the service's own person: ID 1
+    stranger = Gallery(model=ModelIdentity("osnet_x1_0", "fedcba9876543210", DIM))  # (another model, IDs to 40)
+    stranger.add(40, looks(4, seed=4), 0, Sighting(1, now, "cam9"))
+    stranger.save(tmp_path / "other.gallery")
+    before = record(held)
+    with pytest.raises(GalleryModelError):
+        held.merge_from(tmp_path / "other.gallery")
+    assert record(held) == before, "refused: its next ID as it was too"
+    merged = held.merge_from(path)
+    assert [(link.from_id, link.to_id) for link in merged.new] == [(1, 8), (2, 9), (7, 10)]
+    held.save(path)
+    saved = Gallery.load(path, prune=False)
+    assert list(saved) == [1, 8, 9, 10] and saved[1].first_seen.source == "camA"
+    assert saved.new_id() == held.new_id() == 11, "no ID the run gave (2-7) given to another person"

@@ -78,7 +78,7 @@ from tracker.gallery_search import (
     SEARCH_NEIGHBOURS_PER_EXCLUDED as SEARCH_NEIGHBOURS_PER_EXCLUDED,  # (re-exported: public here before)
 )
 from tracker.gallery_search import GallerySearch
-from tracker.gallery_sources import LinkedSource
+from tracker.gallery_sources import LinkedSource, SourceLinkedError
 from tracker.gallery_upkeep import ID_STRIDE as ID_STRIDE  # (re-exported: public here before)
 from tracker.gallery_upkeep import IVF_REBUILD_GROWTH as IVF_REBUILD_GROWTH  # (re-exported: public here before)
 from tracker.gallery_upkeep import MAX_GLOBAL_ID as MAX_GLOBAL_ID  # (re-exported: public here before)
@@ -454,7 +454,9 @@ class Gallery(GalleryFiles, GallerySearch, GalleryLive, GalleryRetention, Galler
         IDs are kept (live tracks hold them); each of the file's identities joins the stored identity holding one of
         its prototypes byte for byte (a copy of one record) or matching its looks (`match_looks` against the stored
         identities alone, not the streams' live tracks, as the merge of the two files would), else gets a new ID
-        above every ID this gallery ever gave. The file is read first (the Trackers go on meanwhile), then merged
+        above every ID this gallery ever gave, and when `path` becomes its file (below), above every ID the file gave
+        too (its next save writes over the file: none of the file's IDs, its outputs', is given to another person).
+        The file is read first (the Trackers go on meanwhile), then merged
         holding this gallery's lock (they wait for it: ~the time `track gallery merge` takes over the file). The
         version read becomes the one this gallery last read, when `path` is its file (or it has none yet): its next
         `save(path)` writes the union over that version; a file another program writes after it is refused again.
@@ -484,9 +486,17 @@ class Gallery(GalleryFiles, GallerySearch, GalleryLive, GalleryRetention, Galler
         other = Gallery.load(file, self.config, prune=False)  # (outside the lock: the Trackers go on)
         with self._guard:
             self._refuse_merge_while_saving(path)
-            merged = merge_into(self, "this gallery", [(file, other)], count_twice, "count_twice=True")
             read = other._file  # (a save of this gallery since the read recorded a newer version: it stays)
-            if read is not None and self._file == before and (before is None or before[0] == read[0]):
+            own = read is not None and self._file == before and (before is None or before[0] == read[0])
+            given = self._next_id
+            if own:  # (its next save writes over the file: new IDs above every ID the file gave too)
+                self._next_id = max(given, other._next_id)
+            try:
+                merged = merge_into(self, "this gallery", [(file, other)], count_twice, "count_twice=True")
+            except (GalleryModelError, SourceLinkedError):  # (refused before anything merged: nothing changed)
+                self._next_id = given
+                raise
+            if own:
                 self._file = read
             return merged
 
