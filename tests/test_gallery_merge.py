@@ -990,3 +990,21 @@ def test_a_file_taken_in_and_saved_over_gives_none_of_its_ids_again_to_another_p
     saved = Gallery.load(path, prune=False)
     assert list(saved) == [1, 8, 9, 10] and saved[1].first_seen.source == "camA"
     assert saved.new_id() == held.new_id() == 11, "no ID the run gave (2-7) given to another person"
+
+
+def test_taking_in_a_file_that_adds_nothing_leaves_the_gallery_unmodified(cameras, tmp_path):
+    """A gallery loaded from its file takes in a copy of it (or the file itself, as a service re-taking it in
+    does): nothing to add, so it is not `modified` (a `track` run saves a gallery when it is: the merge made it
+    write the same identities again), as before the merge; a file that adds something still makes it so."""
+    import shutil
+
+    a, b = cameras
+    with_source = Gallery.load(a, model=MODEL)
+    with_source.record_source("0" * 64, "cam1.mp4", 600)
+    with_source.save(a)
+    shutil.copy(a, tmp_path / "copy.gallery")
+    held = Gallery.load(a, model=MODEL)
+    for path in (tmp_path / "copy.gallery", a):
+        assert not held.merge_from(path).new and not held.modified, path
+    held.merge_from(b)
+    assert held.modified

@@ -318,8 +318,9 @@ class Gallery(GalleryFiles, GallerySearch, GalleryLive, GalleryRetention, Galler
             elif mine is not None:
                 later = max(mine, other, key=lambda record: record.linked)
                 other = dataclasses.replace(later, links=mine.links + other.links)
-            self._linked[key] = other
-            self._dirty = True
+            if other != mine:  # (a record it holds already: no change, nothing to save)
+                self._linked[key] = other
+                self._dirty = True
 
     @locked
     def bind_model(self, model: ModelIdentity) -> None:
