@@ -484,19 +484,11 @@ def test_a_resumed_gallery_run_counts_returns_and_gallery_recognitions_as_an_uni
     whole = counts(tmp_path / "whole")
     assert whole[1] > 0, "a walker recognised from the gallery"
 
-    shutil.copy(known, tmp_path / "run.gallery")
-    args += ["--gallery", str(tmp_path / "run.gallery"), "--out", str(tmp_path / "run")]
-    with monkeypatch.context() as m:
-        stop_at(m, 25, kill)
-        assert main(args) == 130
-    path = tmp_path / "run" / CHECKPOINT_NAME
-    head, _, payload = path.read_bytes().partition(b"\n")
-    header = json.loads(head)
-    before = header["progress"]["recognised"]
+    args, progress = _killed_gallery_run(tmp_path, monkeypatch, known, args, 25)
+    before = progress["recognised"]
     assert before > 0, "the checkpoint holds the recognitions so far"
-    if older:  # as an earlier version wrote it (the header is not in the payload's hash)
-        del header["progress"]["recognised"]
-        path.write_bytes(json.dumps(header).encode() + b"\n" + payload)
+    if older:  # as an earlier version wrote it
+        _as_written_before(tmp_path / "run", "recognised")
     assert main([*args, "--resume"]) == 0
     assert counts(tmp_path / "run") == ((whole[0], whole[1] - before) if older else whole)
 
@@ -539,21 +531,13 @@ def test_a_resumed_gallery_run_rebuilds_its_global_ids_from_the_checkpoint_not_t
     assert replaced(tmp_path / "whole"), "a new global ID replaced by the gallery's"
 
     calls.clear()
-    shutil.copy(known, tmp_path / "run.gallery")
-    args += ["--gallery", str(tmp_path / "run.gallery"), "--out", str(tmp_path / "run")]
-    with monkeypatch.context() as m:
-        stop_at(m, 20, kill)
-        assert main(args) == 130
-    path = tmp_path / "run" / CHECKPOINT_NAME
-    head, _, payload = path.read_bytes().partition(b"\n")
-    header = json.loads(head)
-    spans = header["progress"]["global_id_spans"]
+    args, progress = _killed_gallery_run(tmp_path, monkeypatch, known, args, 20)
+    spans = progress["global_id_spans"]
     assert len({gid for _, gid, _, _ in spans}) > len({track for track, _, _, _ in spans}), "a global ID changed"
     assert len(calls) > 3, "the resume's looks have colour, as the uninterrupted run's from frame 4"
     with monkeypatch.context() as m:
-        if older:  # as an earlier version wrote it (the header is not in the payload's hash)
-            del header["progress"]["global_id_spans"], header["progress"]["global_id_kept"]
-            path.write_bytes(json.dumps(header).encode() + b"\n" + payload)
+        if older:  # as an earlier version wrote it
+            _as_written_before(tmp_path / "run", "global_id_spans", "global_id_kept")
         else:
 
             def unread(*_args):
@@ -854,6 +838,29 @@ def test_a_finished_run_with_a_gallery_leaves_no_gallery_record(tmp_path, monkey
     args, _, _, out = _gallery_runs(tmp_path, monkeypatch)
     assert main([*args, "--out", str(out)]) == 0
     assert not (out / GALLERY_RECORD_NAME).exists() and not (out / CHECKPOINT_NAME).exists()
+
+
+def _killed_gallery_run(tmp_path: Path, monkeypatch, known: Path, args: list[str], frame: int):
+    """`args` run with a copy of the gallery `known` into tmp_path/run, killed at `frame`: (the arguments with the
+    gallery and --out, to resume with; its checkpoint's progress, from the header)."""
+    shutil.copy(known, tmp_path / "run.gallery")
+    args = [*args, "--gallery", str(tmp_path / "run.gallery"), "--out", str(tmp_path / "run")]
+    with monkeypatch.context() as m:
+        stop_at(m, frame, kill)
+        assert main(args) == 130
+    head = (tmp_path / "run" / CHECKPOINT_NAME).read_bytes().partition(b"\n")[0]
+    return args, json.loads(head)["progress"]
+
+
+def _as_written_before(out: Path, *fields: str) -> None:
+    """The checkpoint in `out` without the progress `fields` a later version added, as an earlier one wrote it (the
+    header is not in the payload's hash)."""
+    path = out / CHECKPOINT_NAME
+    head, _, payload = path.read_bytes().partition(b"\n")
+    header = json.loads(head)
+    for field in fields:
+        del header["progress"][field]
+    path.write_bytes(json.dumps(header).encode() + b"\n" + payload)
 
 
 def killed_run(monkeypatch, argv: list[str], out: Path) -> int:
