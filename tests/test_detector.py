@@ -347,14 +347,29 @@ def test_fp16_on_cuda_is_asked_without_ultralytics_deprecation_warnings(monkeypa
     assert warnings == [] and checked.quantize == 16
 
 
-def test_an_openvino_detector_runs_unpinned_with_ultralytics_settings_and_the_same_boxes(shared_weights, bus):
+def test_an_openvino_detector_runs_unpinned_with_ultralytics_settings_and_the_same_boxes(
+    shared_weights, bus, tmp_path, monkeypatch
+):
     """`detector.cpu_pinning: false` (default): the compiled model ultralytics runs has OpenVINO's thread pinning off
     and every other thread setting ultralytics chose (threads, streams, hint, precision); `true` keeps ultralytics'
-    own pinned compile. The boxes are the same bit for bit; the next build loads the unpinned compile from OpenVINO's
-    model cache; no OpenVINO or torch setting of the caller moves."""
+    own pinned compile. The boxes are the same bit for bit; the next build loads the unpinned compile from its blob
+    (`blob_cache`); no OpenVINO or torch setting of the caller moves."""
     import openvino as ov
 
     from tracker.detector import _openvino_holder
+    from tracker.reid import blob_cache
+    from tracker.reid.openvino import CACHE_ENV
+
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path))
+    loaded = []
+    load_or_compile = blob_cache.load_or_compile
+
+    def watched(*args, **kwargs):
+        compiled, from_blob = load_or_compile(*args, **kwargs)
+        loaded.append(from_blob)
+        return compiled, from_blob
+
+    monkeypatch.setattr(blob_cache, "load_or_compile", watched)
 
     caller = ov.Core()
     caller.set_property("CPU", {"ENABLE_CPU_PINNING": True})
@@ -373,8 +388,8 @@ def test_an_openvino_detector_runs_unpinned_with_ultralytics_settings_and_the_sa
         np.testing.assert_array_equal(pinned, unpinned)
     assert len(detectors[False](bus)[0]) >= 3  # the people on the bus: a detector that runs, not an empty one
     again = build_detector(load_config(None, overrides=[f"detector.model={model}"]).detector, torch.device("cpu"))
-    reloaded = _openvino_holder(again.model).ov_compiled_model  # the second compile comes from the model cache
-    assert str(reloaded.get_property("LOADED_FROM_CACHE")) == "True"
+    reloaded = _openvino_holder(again.model).ov_compiled_model  # the second compile comes from its blob
+    assert loaded == [False, True]
     assert reloaded.get_property("ENABLE_CPU_PINNING") is False
     assert caller.get_property("CPU", "ENABLE_CPU_PINNING") is True
     assert ov.Core().get_property("CPU", "ENABLE_CPU_PINNING") is True  # no process-wide default changed

@@ -316,9 +316,9 @@ def test_openvino_split_requests_give_the_one_request_embeddings_bit_for_bit(sha
 
 
 def test_openvino_compiled_models_are_cached(shared_weights, tmp_path, monkeypatch, caplog):
-    """The compiled models are kept in OpenVINO's model cache: a second embedder loads them all instead of compiling
-    (0.07 s a model against 0.16-0.18 s), with the same outputs; damaged or truncated blobs are compiled again and
-    rewritten, not a crash; a cache folder that cannot be made costs the cache only."""
+    """The compiled models are kept as blobs (`blob_cache`): a second embedder loads them all instead of compiling,
+    with the same outputs; damaged or truncated blobs are compiled again and rewritten, not a crash; a cache folder
+    that cannot be made costs the cache only (one warning)."""
     pytest.importorskip("openvino")
     monkeypatch.setenv(CACHE_ENV, str(tmp_path / "cache"))
     crops = np.random.default_rng(5).integers(0, 256, (EXACT_BATCH, 256, 128, 3), dtype=np.uint8)
@@ -332,22 +332,30 @@ def test_openvino_compiled_models_are_cached(shared_weights, tmp_path, monkeypat
     first, expected = build()
     assert first.loaded_from_cache == ()
     blobs = sorted((tmp_path / "cache" / COMPILED_FOLDER).iterdir())
-    assert len(blobs) == EXACT_BATCH
+    assert len(blobs) == EXACT_BATCH + 1  # (the narrow copies of 1-8, the wide one of 8)
     second, out = build()
     assert second.loaded_from_cache == tuple(range(1, EXACT_BATCH + 1))
-    np.testing.assert_array_equal(out, expected)
+    np.testing.assert_array_equal(out, expected)  # (the same embeddings from the blobs as compiled)
+    other = osnet(shared_weights, "reid.backend=openvino", "reid.half=true", "reid.threads=3")
+    assert other.model.loaded_from_cache == ()  # (another setting: other blobs)
     for i, blob in enumerate(blobs):  # damaged: garbage, or cut short as by a full disk or a killed writer
         blob.write_bytes(b"not a compiled model" if i % 2 else blob.read_bytes()[: blob.stat().st_size // 2])
-    third, out = build()
+    with caplog.at_level(logging.WARNING, logger="tracker.reid.blob_cache"):
+        third, out = build()
     assert third.loaded_from_cache == ()
     np.testing.assert_array_equal(out, expected)
     assert all(blob.stat().st_size > 1000 for blob in blobs), "damaged blobs are written again"
+    warned = [record.getMessage() for record in caplog.records if record.name == "tracker.reid.blob_cache"]
+    assert len(warned) == len(blobs) and all("compiling it again" in message for message in warned)
+    caplog.clear()
     shutil.rmtree(tmp_path / "cache" / COMPILED_FOLDER)
     (tmp_path / "cache" / COMPILED_FOLDER).write_text("a file where the folder goes")
-    with caplog.at_level(logging.WARNING, logger="tracker.reid.openvino"):
+    with caplog.at_level(logging.WARNING, logger="tracker.reid.blob_cache"):
         _, out = build()
     np.testing.assert_array_equal(out, expected)
-    assert "no OpenVINO model cache" in caplog.text
+    assert [r.getMessage().split(" (")[0] for r in caplog.records if r.name == "tracker.reid.blob_cache"] == [
+        f"could not read the compiled OpenVINO models in {tmp_path / 'cache' / COMPILED_FOLDER}"
+    ]
 
 
 @pytest.mark.parametrize("threads", [1, 2])
@@ -478,6 +486,51 @@ def test_a_wide_copy_compiling_leaves_the_other_threads_text_encoding_alone(shar
     embedder.model.wait_compiled()
     assert embedder.model.compiled_wide_batches == tuple(range(2, 9))
     assert seen <= {own}, seen
+
+
+def test_a_model_built_from_a_warm_cache_leaves_the_other_threads_locale_alone(
+    shared, shared_weights, tmp_path, monkeypatch
+):
+    """OpenVINO's own model cache (`CACHE_DIR`) set the whole process's C locale while it loaded a blob: a second
+    embedder, its narrow copies loaded from that cache, made every other thread's default text encoding ASCII for
+    ~0.4 s a model (any text file read meanwhile: UnicodeDecodeError). Loaded from our blobs (`blob_cache`), a thread
+    polling the encoding and the locale while the embedder is built from a warm cache and its wide copies load sees
+    only its own."""
+    pytest.importorskip("openvino")
+    import locale
+
+    own = (locale.getpreferredencoding(False), locale.setlocale(locale.LC_ALL))
+    if own[0].lower().replace("-", "") != "utf8" or own[1] == "C":
+        pytest.skip(f"the process's own locale is {own}: a switch to C could not be told apart")
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path / "cache"))
+    image, boxes = pets_crowd(shared, 8)
+
+    def build():
+        embedder = osnet(shared_weights, "reid.backend=openvino")
+        for count in range(2, 9):  # (each size asks the worker for its wide copy)
+            embedder(image, boxes[:count])
+        embedder.model.wait_compiled()
+        return embedder.model
+
+    build()  # (the cache made)
+    seen, done = set(), threading.Event()
+
+    def poll():
+        while not done.is_set():
+            try:
+                seen.add((locale.getpreferredencoding(False), locale.setlocale(locale.LC_ALL)))
+            except (ValueError, UnicodeDecodeError) as exc:  # (read while another thread set it: garbage)
+                seen.add(("unreadable", type(exc).__name__))
+
+    poller = threading.Thread(target=poll)
+    poller.start()
+    try:
+        model = build()
+    finally:
+        done.set()
+        poller.join()
+    assert model.loaded_from_cache == tuple(range(1, EXACT_BATCH + 1))
+    assert seen == {own}, seen
 
 
 def test_openvino_wide_compiles_stop_once_the_model_is_released(shared, shared_weights, monkeypatch):

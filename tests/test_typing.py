@@ -340,6 +340,7 @@ CHECKED_PARTS = [
     "progress_stream",
     "ray_engine",
     "reid/__init__",
+    "reid/blob_cache",
     "reid/compile_worker",
     "reid/cuda_graph",
     "reid/openvino",

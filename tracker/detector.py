@@ -428,17 +428,19 @@ def set_openvino_pinning(model: Any, ir_path: Path, pinning: bool) -> bool:
         return False
     import openvino as ov
 
-    from tracker.reid.openvino import use_model_cache
+    from tracker.reid.blob_cache import compile_cached
+    from tracker.reid.openvino import compiled_folder
 
     settings = {name: compiled.get_property(name) for name in _KEPT_PROPERTIES if name in supported}
     settings[_PINNING] = pinning
     xml = ir_path if ir_path.is_file() else next(ir_path.glob("*.xml"))
     core = ov.Core()
-    use_model_cache(core)  # later runs load this compile from the cache (yolov8n INT8 at load ~9: 0.4-0.55 s, 1.7 s
-    # compiling; given the file, not a read model, OpenVINO finds the cached blob without reading the model first)
-    holder.ov_compiled_model = core.compile_model(str(xml), "CPU", settings)
+    # later runs load this compile from its blob (`blob_cache`: yolov8n INT8 at load ~9, 0.4-0.55 s from OpenVINO's
+    # cache, 1.7 s compiling; given the file, not a read model, the key is its files' bytes, no model read first)
+    cached = functools.partial(compile_cached, core, device="CPU", settings=settings, folder=compiled_folder())
+    holder.ov_compiled_model = cached(str(xml))
     if callable(getattr(holder, "compile_model", None)):  # ultralytics compiles again per input shape on AMX CPUs
-        holder.compile_model = functools.partial(core.compile_model, device_name="CPU", config=settings)
+        holder.compile_model = cached
     log.debug("detector %s compiled again with %s=%s", xml, _PINNING, pinning)
     return True
 

@@ -21,6 +21,7 @@ from typing import Any, SupportsIndex
 import numpy as np
 import torch
 
+from tracker.reid.blob_cache import load_or_compile, model_digest
 from tracker.reid.compile_worker import CompileWorker
 from tracker.reid.osnet import IMAGENET_MEAN, IMAGENET_STD
 from tracker.reid.thread_choice import ChoiceKey, ThreadChoice
@@ -32,6 +33,7 @@ __all__ = [
     "EXACT_BATCH",
     "OpenVINOForward",
     "cached_model_path",
+    "compiled_folder",
     "cpu_has_amx",
     "detector_beside",
     "largest_static_batch",
@@ -39,7 +41,6 @@ __all__ = [
     "save_int8",
     "split_sizes",
     "static_batches",
-    "use_model_cache",
 ]
 
 log = logging.getLogger(__name__)
@@ -60,18 +61,16 @@ EXACT_BATCH = 8  # up to this many crops run on a model compiled for exactly tha
 # three power-of-two calls (3 / 5 / 6 / 7 crops as one call: 0.80 / 0.86 / 0.87 / 0.77 of the time of 2+1 / 4+1 /
 # 4+2 / 4+2+1, medians of 100 alternating calls); lazy embedding asks for 1-8 crops in nearly every frame
 PRECOMPILED_BATCH = EXACT_BATCH  # static batches 1 to 8 are compiled up front: each costs 0.16-0.18 s to compile,
-# 0.07 s to load from OpenVINO's model cache; compiled on first use, they stalled a 1080p street video (people.mp4)
+# less to load from its blob (`COMPILED_FOLDER`); compiled on first use, they stalled a 1080p street video (people.mp4)
 # ~0.5 s in its first 100 frames (batches 8, 6, 5). Larger batches (lazy embedding off, crowds) compile on first use.
 SPLIT_LIMIT = EXACT_BATCH  # with `requests` > 1, a call is split only while every part fits one exact batch; larger
 # calls (lazy embedding off, crowds) run their static batches one after another as with one request
 _THREADS = "INFERENCE_NUM_THREADS"  # OpenVINO's property: CPU threads of one inference
 _PRECISION = "INFERENCE_PRECISION_HINT"  # OpenVINO's property: the precision the CPU plugin computes in
-COMPILED_FOLDER = "compiled"  # OpenVINO's own cache of compiled models (`CACHE_DIR`), inside the cache folder
-# The wide copies (compiled in the worker thread) skip that cache: OpenVINO sets the whole process's C locale while it
-# reads or writes a cached model (its guard against locale-dependent blobs), so every other thread's default text
-# encoding was ASCII for the compile's ~0.2 s (a file read there failed with UnicodeDecodeError). Uncached: ~0.3-0.4 s
-# of the worker's time each, against ~0.19 s, with no frame waiting for it.
-_NO_MODEL_CACHE = {"CACHE_DIR": ""}
+COMPILED_FOLDER = "compiled-blobs"  # our cache of compiled models inside the cache folder (`blob_cache`: one
+# `<key>.blob` per model, settings, OpenVINO version and CPU). Not OpenVINO's own (`CACHE_DIR`, stop 75's "compiled"
+# folder): that one sets the whole process's C locale while it reads or writes a blob, so every other thread's default
+# text encoding was ASCII for ~0.4 s a model (a file read there failed with UnicodeDecodeError)
 PIXEL_MAX = 255.0  # uint8 crops: the ImageNet mean and std of [0, 1] pixels scaled to 0..255
 # True while a detector runs on the other cores during this thread's ReID calls (`Tracker.stream` detecting the next
 # frame ahead): each batch then runs on `threads`, not `wide_threads`. Per thread and context (`contextvars`), so a
@@ -152,8 +151,8 @@ class OpenVINOForward:
 
     Batches run on models compiled for static batch sizes: every count up to `EXACT_BATCH` has its own model,
     compiled up front, larger batches run in power-of-two chunks (`static_batches`: 19 -> 16 + 3), each compiled on
-    first use. Compiled models are kept in OpenVINO's model cache (`COMPILED_FOLDER` in the cache folder), so later
-    runs load them instead of compiling.
+    first use. Compiled models are kept as blobs (`COMPILED_FOLDER` in the cache folder: `blob_cache`, which leaves the
+    process's locale alone, unlike OpenVINO's own model cache), so later runs load them instead of compiling.
     A dynamic batch dimension costs a re-preparation of the network each time the batch size changes, 3-4 ms for
     OSNet-x0.25 on the CPU (a few milliseconds more than the forward of 3 crops), and the lazy embedding asks for
     a different count nearly every frame. The outputs are identical.
@@ -214,7 +213,7 @@ class OpenVINOForward:
                 raise ValueError(f"{name} must be >= 0, got {value}")
 
         self._core = ov.Core()
-        use_model_cache(self._core)
+        self._blobs = compiled_folder()
         self._settings: dict[str, object] = dict(COMPILE_SETTINGS)
         if threads > 0:
             self._settings[_THREADS] = threads
@@ -231,9 +230,11 @@ class OpenVINOForward:
             why = "reid.half, AMX" if amx else ("reid.half, no AMX on this CPU" if half else "reid.half=false")
             log.info("ReID on OpenVINO (CPU, %s: %s)", "OpenVINO's precision, bf16" if amx else "fp32", why)
         self._ir: Any = _with_preprocessing(ov, ir)  # (an `openvino.Model`, as `_model`'s)
+        self._ir_digest = model_digest(self._ir)  # (each static batch's key: this and its shape)
         self._input_hw = input_hw
         self._max_batch = largest_static_batch(max_batch)
         self._compiled: dict[tuple[int, bool], Any] = {}  # ((batch, wide) -> `openvino.CompiledModel`)
+        self._loaded: set[tuple[int, bool]] = set()  # the keys of `_compiled` loaded from a blob (`blob_cache`)
         self._kept = threading.Lock()  # guards adding to `_compiled` and `_lanes` (compiled in two threads)
         # each thread's own infer requests ((lane, batch, wide) -> `openvino.InferRequest`; lane -1: the calling
         # thread's part): one request run from two threads at once raised "Infer Request is busy" (two trackers
@@ -376,10 +377,10 @@ class OpenVINOForward:
 
     @property
     def loaded_from_cache(self) -> tuple[int, ...]:
-        """The static batch sizes whose compiled model on `threads` came from OpenVINO's model cache (not compiled
-        again)."""
-        narrow = sorted((size, compiled) for (size, wide), compiled in self._compiled_now().items() if not wide)
-        return tuple(size for size, compiled in narrow if _from_cache(compiled))
+        """The static batch sizes whose compiled model on `threads` was loaded from the cache (`COMPILED_FOLDER`), not
+        compiled again."""
+        with self._kept:
+            return tuple(sorted(size for size, wide in self._loaded if not wide))
 
     def _compiled_now(self) -> dict[tuple[int, bool], Any]:
         """A copy of the compiled models kept so far (the worker thread may add one meanwhile)."""
@@ -422,9 +423,11 @@ class OpenVINOForward:
         table = self._compiled if lane < 0 else self._lanes[lane]
         compiled = table.get(key)
         if compiled is None:
-            made = self._compile(*key)
+            made, loaded = self._compile(*key)
             with self._kept:
                 compiled = table.setdefault(key, made)
+                if compiled is made and loaded and lane < 0:
+                    self._loaded.add(key)
         return compiled
 
     def _precompile(self) -> None:
@@ -433,36 +436,19 @@ class OpenVINOForward:
         for size in range(1, min(PRECOMPILED_BATCH, self._max_batch) + 1):
             self._model(size, False)
 
-    def _compile(self, batch: int, wide: bool) -> Any:  # (an `openvino.CompiledModel`, as `_model`)
-        """A new compiled copy of the model for a static batch of `batch` crops, on `wide_threads` where `wide` (then
-        without OpenVINO's model cache: `_NO_MODEL_CACHE`)."""
+    def _compile(self, batch: int, wide: bool) -> tuple[Any, bool]:  # (an `openvino.CompiledModel`, as `_model`)
+        """A new compiled copy of the model for a static batch of `batch` crops, on `wide_threads` where `wide`,
+        loaded from its blob where the cache has one (`blob_cache.load_or_compile`), and whether it was."""
         ir = self._ir.clone()
-        ir.reshape([batch, *self._input_hw, 3])
-        settings = self._settings_for(batch, wide) | (_NO_MODEL_CACHE if wide else {})
-        return self._core.compile_model(ir, "CPU", settings)
+        shape = [batch, *self._input_hw, 3]
+        ir.reshape(shape)
+        key = f"{self._ir_digest}|{shape}"  # (the reshape of one IR: its digest and the shape name the model)
+        return load_or_compile(self._core, ir, "CPU", self._settings_for(batch, wide), self._blobs, key)
 
 
-def use_model_cache(core: object) -> None:
-    """Keep the models `core` compiles in OpenVINO's model cache (`COMPILED_FOLDER` in the folder `CACHE_ENV` names),
-    and load them from there next time (`_use_model_cache`)."""
-    _use_model_cache(core, _cache_dir() / COMPILED_FOLDER)
-
-
-def _use_model_cache(core: object, folder: Path) -> None:
-    """Let OpenVINO keep each compiled model in `folder` and load it from there next time (source: OpenVINO's model
-    caching, the `CACHE_DIR` property: the key covers the model, its shapes, the settings and OpenVINO's version; a
-    blob it cannot load is compiled again and rewritten). An unwritable folder only costs the cache."""
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        log.warning("no OpenVINO model cache in %s: %s", folder, exc)
-        return
-    core.set_property({"CACHE_DIR": str(folder)})  # type: ignore[attr-defined]
-
-
-def _from_cache(compiled: object) -> bool:
-    """Whether OpenVINO loaded this compiled model from its model cache (its `LOADED_FROM_CACHE` property)."""
-    return str(compiled.get_property("LOADED_FROM_CACHE")) == "True"  # type: ignore[attr-defined]
+def compiled_folder() -> Path:
+    """The folder of the compiled models' blobs (`COMPILED_FOLDER` in the folder `CACHE_ENV` names; `blob_cache`)."""
+    return _cache_dir() / COMPILED_FOLDER
 
 
 def largest_static_batch(max_batch: int) -> int:
@@ -513,7 +499,7 @@ def _read_converted(
         warnings.simplefilter("ignore", FutureWarning)
         ir = ov.convert_model(model, example_input=example, input=[(-1, 3, *input_hw)])  # type: ignore[attr-defined]
     _save(ov, ir, path)
-    # Read back: the model later runs read, so that OpenVINO's compiled-model cache keys on one model, not two.
+    # Read back: the model later runs read, so that the compiled models' blobs (`blob_cache`) key on one model, not two.
     return core.read_model(path) if path.is_file() else ir  # type: ignore[attr-defined]
 
 

@@ -1,0 +1,141 @@
+"""Our own cache of compiled OpenVINO models: `compiled.export_model()` blobs, loaded with `core.import_model`.
+
+OpenVINO's model cache (the `CACHE_DIR` property) switches the whole process's locale to C while it reads or writes a
+cached blob (its cache manager's guard: openvinotoolkit/openvino PR #24431, issue #24370): for ~0.4 s per model any
+other thread of the application opening a text file with the default encoding read it as ASCII (UnicodeDecodeError)
+or formatted numbers otherwise. `export_model` and `import_model` leave the locale alone (OpenVINO 2026.4, OSNet
+batches 1 / 4 / 8 at load ~5.5: import 0.67 / 0.47 / 0.44 s, OpenVINO's cache 0.48 / 0.47 / 0.39 s, compiling
+1.06 / 1.13 / 1.19 s; an export 0.05 s: docs/speed-log.md, stop 76).
+
+A blob is `<folder>/<key>.blob`, `<key>` the first `KEY_CHARS` hex digits of a SHA-256 of everything that makes a
+blob valid: the model (`model_digest`: its IR files' bytes, or the serialized in-memory model; or a digest the caller
+gives), the device, the compile settings, OpenVINO's version and the CPU (its name and optimisation capabilities: a
+home folder may be shared by machines). A blob is written atomically (temp file + rename), so a reader never sees
+half of one; one that cannot be imported (damaged, cut short, another build) is compiled again and rewritten.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import logging
+import re
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from tracker.gallery_file import write_atomic
+
+__all__ = ["BLOB_SUFFIX", "KEY_CHARS", "blob_path", "compile_cached", "load_or_compile", "model_digest"]
+
+log = logging.getLogger(__name__)
+_WARNED: set[Path] = set()  # the cache folders whose read or write failed: one warning each (the other models' alike)
+
+KEY_CHARS = 32  # hex digits of the SHA-256 key kept in a blob's file name (128 bits: no two keys meet)
+BLOB_SUFFIX = ".blob"  # a compiled model's file: <key>.blob
+_CPU_PROPERTIES = ("FULL_DEVICE_NAME", "OPTIMIZATION_CAPABILITIES")  # what tells one CPU's blobs from another's
+_HASH_CHUNK = 1 << 20  # bytes read at a time while hashing an IR's files
+# Layer names left out of a serialized model's hash: OpenVINO numbers the nodes it makes with a process-wide counter,
+# so one preprocessing built twice is Convert_1654 ... once and Convert_3986 ... the next time (the operations, their
+# attributes, shapes, weights and tensor names, all hashed, are the same)
+_LAYER_NAME = re.compile(rb'(<layer id="\d+") name="[^"]*"')
+
+
+def model_digest(model: Any) -> str:
+    """The SHA-256 (hex) of a model: an IR file's .xml and .bin bytes for a path (str or Path), else the in-memory
+    `openvino.Model` serialized (its static shapes and preprocessing included; its layer names left out: `_LAYER_NAME`).
+
+    Raises:
+        OSError: an IR file cannot be read.
+    """
+    digest = hashlib.sha256()
+    if isinstance(model, (str, Path)):
+        xml = Path(model)
+        for part in (xml, xml.with_suffix(".bin")):
+            if part.is_file() or part == xml:  # (an .xml with its weights inline has no .bin)
+                with part.open("rb") as f:
+                    while chunk := f.read(_HASH_CHUNK):
+                        digest.update(chunk)
+            digest.update(b"|")
+        return digest.hexdigest()
+    import openvino as ov
+
+    with tempfile.TemporaryDirectory(prefix="tracker-ov-digest-") as folder:
+        xml, weights = Path(folder) / "model.xml", Path(folder) / "model.bin"
+        ov.serialize(model, str(xml), str(weights))
+        digest.update(_LAYER_NAME.sub(rb"\1", xml.read_bytes()))
+        digest.update(b"|")
+        digest.update(weights.read_bytes())
+    return digest.hexdigest()
+
+
+def blob_path(core: Any, folder: Path, model_key: str, device: str, settings: dict[str, Any]) -> Path:
+    """Where the blob of a model (`model_key`: `model_digest` or the caller's own digest of it) compiled for `device`
+    with `settings` on this OpenVINO build and CPU is kept in `folder` (`<key>.blob`; the settings keyed by name,
+    in any order, each value as OpenVINO prints it)."""
+    import openvino as ov
+
+    cpu = [str(core.get_property("CPU", name)) for name in _CPU_PROPERTIES]
+    parts = [model_key, device, *(f"{name}={settings[name]}" for name in sorted(settings)), ov.get_version(), *cpu]
+    return folder / f"{hashlib.sha256(chr(0).join(parts).encode()).hexdigest()[:KEY_CHARS]}{BLOB_SUFFIX}"
+
+
+def load_or_compile(
+    core: Any, model: Any, device: str, settings: dict[str, Any], folder: Path | None, model_key: str | None = None
+) -> tuple[Any, bool]:
+    """The compiled model and whether it was loaded from a blob (`compile_cached`)."""
+    if folder is None:
+        return core.compile_model(model, device, settings), False
+    path = blob_path(core, folder, model_key or model_digest(model), device, settings)
+    try:
+        blob = path.read_bytes()
+    except FileNotFoundError:
+        pass
+    except OSError as exc:
+        _warn_once(folder, "could not read the compiled OpenVINO models in %s (%s): compiling them", exc)
+    else:
+        try:
+            return core.import_model(blob, device, settings), True
+        except RuntimeError as exc:  # damaged, cut short, or another build's: compiled and rewritten below
+            reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+            log.warning("could not load the compiled model %s (%s): compiling it again", path, reason)
+    compiled = core.compile_model(model, device, settings)
+    try:
+        exported = compiled.export_model()  # (an `io.BytesIO` in OpenVINO 2026, bytes before)
+        blob = exported.getvalue() if isinstance(exported, io.BytesIO) else bytes(exported)
+        write_atomic(path, blob, subject=f"the compiled OpenVINO model {path}")
+    except OSError as exc:  # a read-only or full home is no reason to fail: compile again next time
+        _warn_once(folder, "could not keep the compiled OpenVINO models in %s (%s): compiling them each run", exc)
+    return compiled, False
+
+
+def _warn_once(folder: Path, message: str, exc: OSError) -> None:
+    """Log `message` (formatted with `folder` and `exc`) as a warning, the first time for this folder only."""
+    if folder not in _WARNED:
+        _WARNED.add(folder)
+        log.warning(message, folder, exc)
+
+
+def compile_cached(
+    core: Any, model: Any, device: str, settings: dict[str, Any], folder: Path | None, model_key: str | None = None
+) -> Any:
+    """`core.compile_model(model, device, settings)`, kept as a blob in `folder` and loaded from it next time.
+
+    Source: OpenVINO's `CompiledModel.export_model` / `Core.import_model`, which leave the process's locale alone,
+    unlike its `CACHE_DIR` model cache (module docstring).
+
+    Args:
+        core: the `openvino.Core` to compile and import with.
+        model: an `openvino.Model` (its static shapes set) or the path of an IR's .xml.
+        device: OpenVINO's device name ("CPU").
+        settings: the compile properties (every one part of the key).
+        folder: the cache folder (made where missing); None: compiled, no blob.
+        model_key: the caller's digest of `model` where it has one (computed once for models reshaped from one IR);
+            default `model_digest(model)`.
+    Returns:
+        The `openvino.CompiledModel`.
+    Raises:
+        RuntimeError: OpenVINO cannot compile the model. A blob that cannot be imported is compiled again and
+        rewritten (one warning); a folder that cannot be read or written only costs the cache (one warning).
+    """
+    return load_or_compile(core, model, device, settings, folder, model_key)[0]
