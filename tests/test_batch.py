@@ -42,7 +42,7 @@ from tracker.io.lock import LOCK_NAME
 from tracker.io.mot import read_mot_rows
 from tracker.io.sources import MAX_NAME_BYTES, open_source, safe_name
 from tracker.pipeline import Tracker
-from tracker.run_outputs import CONFIG_NAME
+from tracker.run_folders import CONFIG_NAME
 from tracker.weights import WEIGHTS_CACHE_ENV, WEIGHTS_DIR_ENV, content_digest, weights_here
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -3418,7 +3418,7 @@ def test_track_refuses_a_gallery_in_a_video_folder_of_a_batch(tmp_path, capsys):
     ], err
     assert not gallery.parent.exists() and not run.exists()
     beside = site / "x.gallery"  # in the batch's folder, outside its videos' folders: a re-run leaves it
-    from tracker.run_outputs import refuse_gallery_in_batch_folder
+    from tracker.run_folders import refuse_gallery_in_batch_folder
 
     refuse_gallery_in_batch_folder(beside)
     refuse_gallery_in_batch_folder(tmp_path / "elsewhere" / "x.gallery")

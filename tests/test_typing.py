@@ -350,6 +350,7 @@ CHECKED_PARTS = [
     "run",
     "run_config",
     "run_gallery",
+    "run_folders",
     "run_outputs",
     "run_resume",
     "run_summary",

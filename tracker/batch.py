@@ -55,7 +55,7 @@ from tracker.gallery_sources import LinkedSource, refuse_linked, source_keys
 from tracker.io.lock import FolderLock, gallery_lock
 from tracker.io.opencv_files import check_video_folder
 from tracker.ray_engine import joins_cluster
-from tracker.run_outputs import CONFIG_NAME, EVAL_RUN_FILES
+from tracker.run_folders import CONFIG_NAME, EVAL_RUN_FILES
 from tracker.stop_flag import terminating_interrupts
 
 __all__ = ["BatchSummary", "VideoResult", "VideoTask", "published_videos", "run_video", "track_many", "unnamed_sources"]

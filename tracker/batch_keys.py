@@ -22,6 +22,7 @@ import yaml
 
 from tracker.config import TrackerConfig, config_to_dict
 from tracker.config_keys import KEY_SEPARATOR, flat_keys
+from tracker.run_folders import CONFIG_NAME
 
 __all__ = ["REMOVED", "changed_keys", "recorded_config", "removed_keys", "unknown_at_default", "without"]
 
@@ -35,8 +36,6 @@ REMOVED = "removed"  # what a note says a key the tracker no longer has became (
 def recorded_config(folder: Path) -> dict[str, Any] | None:
     """The keys and values of `folder/config.yaml` as written (not completed with defaults), or None where there
     is no such file or it is no YAML mapping (a folder of an older batch without one: nothing to compare)."""
-    from tracker.run_outputs import CONFIG_NAME  # (lazily: it imports OpenCV)
-
     try:
         data = yaml.safe_load((folder / CONFIG_NAME).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError):

@@ -21,7 +21,7 @@ from tracker.config import TrackerConfig, config_to_dict, paths_from_here
 from tracker.file_errors import one_line as said_line
 from tracker.io.mot import unique_stem
 from tracker.io.names import safe_name, shown_name
-from tracker.run_outputs import BATCH_NOTE_NAME
+from tracker.run_folders import BATCH_NOTE_NAME
 
 __all__ = [
     "NOTE_NAME",

@@ -71,6 +71,7 @@ from tracker.resume import (
     stopped_after,
 )
 from tracker.run_config import asks_for_reid, load_run_config, reid_fallback
+from tracker.run_folders import refuse_gallery_in_batch_folder
 from tracker.run_gallery import GallerySaver, LinkedSources, check_gallery_unchanged, open_gallery
 from tracker.run_outputs import (
     DEFAULT_RUNS_DIR,
@@ -81,7 +82,6 @@ from tracker.run_outputs import (
     naming_file,
     newest_run_dir,
     next_run_dir,
-    refuse_gallery_in_batch_folder,
     source_files,
     summary_name,
 )

@@ -26,24 +26,19 @@ from tracker.io.opencv_files import check_video_folder
 from tracker.io.sources import FrameSource, SourceError
 from tracker.io.video import VideoWriter
 from tracker.resume import CHECKPOINT_NAME, GALLERY_RECORD_NAME, Progress, ResumeError, remove_checkpoint
+from tracker.run_folders import BATCH_NOTE_NAME, CONFIG_NAME, EVAL_RUN_FILES, batch_video_folder
 from tracker.run_summary import SUMMARY_NAME
 from tracker.types import TrackedObject
 
 __all__ = [
-    "BATCH_NOTE_NAME",
-    "CONFIG_NAME",
     "DEFAULT_RUNS_DIR",
-    "EVAL_MARK_NAME",
-    "EVAL_RUN_FILES",
     "FULL_DISK_HINT",
     "RunOutputs",
-    "batch_video_folder",
     "check_output_paths",
     "disk_full",
     "naming_file",
     "newest_run_dir",
     "next_run_dir",
-    "refuse_gallery_in_batch_folder",
     "same_files",
     "source_files",
     "summary_name",
@@ -51,14 +46,7 @@ __all__ = [
 
 
 DEFAULT_RUNS_DIR = Path("runs") / "track"  # run folders when no --out is given: `<name>`, `<name>2`, ...
-CONFIG_NAME = "config.yaml"  # the config a run tracked with, one for its folder (`track SOURCE --config` reads it)
-# what `track eval` and `track compare` write into their --out first, atomically (tracker.eval.cli): their folder is
-# told from a `track` run's from the start, also when they stop before their tables
-EVAL_MARK_NAME = ".track-eval.json"
-# what they write into it (their tables, their variants' list, the mark), the one named first in a refusal
-EVAL_RUN_FILES = ("metrics.csv", "compare.csv", "variants.json", EVAL_MARK_NAME)
 _FULL = (errno.ENOSPC, errno.EDQUOT)  # a disk (or the user's quota) that is full: space is what the user can change
-BATCH_NOTE_NAME = "batch.json"  # in each video's folder of a `track batch` run: what made its outputs
 FULL_DISK_HINT = " (the disk is full: free some space, or choose another --out)"  # ends the error of a full disk
 CONFIG_HEADER = (
     "# The config this run tracked with: the YAML file, the --set overrides and any ReID fallback applied.\n"
@@ -352,37 +340,6 @@ def check_output_paths(
             )
     if gallery is not None:
         _check_gallery_path(gallery, written)
-
-
-def batch_video_folder(out: Path) -> Path | None:
-    """A folder of `out` holding a batch's note (`BATCH_NOTE_NAME`): `out` is a `track batch` run's, else None."""
-    try:
-        folders = sorted(path for path in out.iterdir() if path.is_dir())
-    except OSError:  # (no folder yet, or not one: the run's own checks name it)
-        return None
-    return next((path for path in folders if (path / BATCH_NOTE_NAME).is_file()), None)
-
-
-def refuse_gallery_in_batch_folder(gallery: Path) -> None:
-    """Refuse a `track --gallery` file inside a video's folder of a `track batch` run (a folder above it, links
-    resolved, holds `BATCH_NOTE_NAME`): the batch's re-run replaces that folder whole, and the gallery went with it.
-    `track batch` refuses a gallery in its own videos' folders (`tracker.batch`); in the batch's `--out` beside them,
-    or anywhere else, it is left alone.
-
-    Raises:
-        ValueError: naming the gallery, the video's folder and where to keep the gallery instead.
-    """
-    real = Path(os.path.realpath(gallery))
-    folder = next((p for p in real.parents if (p / BATCH_NOTE_NAME).is_file()), None)
-    if folder is None:
-        return
-    # the folder as the user named it, where the path given passes through it
-    shown = next((above for above in gallery.parents if os.path.realpath(above) == str(folder)), folder)
-    raise ValueError(
-        f"--gallery {gallery} is in {shown}, a video's folder of a `track batch` run (its {BATCH_NOTE_NAME}), which "
-        "the batch's re-run replaces whole, the gallery with it: keep the gallery outside the batch's videos' "
-        "folders (beside them in its --out, or elsewhere)"
-    )
 
 
 def _check_gallery_path(gallery: Path, outputs: Sequence[Path]) -> None:

@@ -449,7 +449,7 @@ def _refuse_other_command(out: Path, compare: bool) -> None:
     """ValueError when `out` holds the other command's run (its CSV there, or in a variant's folder, or its mark:
     one stopped before its tables): this run's summary.json would replace that run's (a compare table lost) and that
     run's CSV and chart would stay beside this run's files, one folder mixing two runs' outputs."""
-    from tracker.run_outputs import EVAL_MARK_NAME
+    from tracker.run_folders import EVAL_MARK_NAME
 
     other, table = ("eval", _EVAL_TABLE) if compare else ("compare", _COMPARE_TABLE)
     written = [out / f"{table}.csv", *sorted(out.glob(f"*/{table}.csv"))]
@@ -470,7 +470,7 @@ def _marked(out: Path, name: str) -> Iterator[None]:
     its run there (and this run could not resume), and by the other command (`_refuse_other_command`). The mark
     goes again when the run left nothing else there (its folder then removed, as before, when it made it)."""
     from tracker.io.lock import LOCK_NAME
-    from tracker.run_outputs import EVAL_MARK_NAME
+    from tracker.run_folders import EVAL_MARK_NAME
 
     mark = out / EVAL_MARK_NAME
     write_json_atomic(mark, {"command": f"track {name}"})
@@ -497,7 +497,7 @@ def _refuse_track_run(out: Path, name: str) -> None:
     it with `batch.json`): this run's summary.json would replace that run's, and its results and tables would lie
     beside that run's outputs, one folder mixing the two."""
     from tracker.resume import CHECKPOINT_NAME
-    from tracker.run_outputs import BATCH_NOTE_NAME, CONFIG_NAME, batch_video_folder
+    from tracker.run_folders import BATCH_NOTE_NAME, CONFIG_NAME, batch_video_folder
 
     held = _files(out, CONFIG_NAME, CHECKPOINT_NAME)
     if held:

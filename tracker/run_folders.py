@@ -1,0 +1,57 @@
+"""What each kind of run leaves in its folder, and how one kind's folder is told from another's: a `track` run's (its
+config.yaml), a `track eval` / `track compare` run's (its tables, its mark), a `track batch` run's (`batch.json` in each
+video's folder). Light on purpose (no numpy, torch or OpenCV): `track batch` checks its --out with these before it
+imports any of them (a batch of missing sources fails without importing torch)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+__all__ = [
+    "BATCH_NOTE_NAME",
+    "CONFIG_NAME",
+    "EVAL_MARK_NAME",
+    "EVAL_RUN_FILES",
+    "batch_video_folder",
+    "refuse_gallery_in_batch_folder",
+]
+
+CONFIG_NAME = "config.yaml"  # the config a run tracked with, one for its folder (`track SOURCE --config` reads it)
+# what `track eval` and `track compare` write into their --out first, atomically (tracker.eval.cli): their folder is
+# told from a `track` run's from the start, also when they stop before their tables
+EVAL_MARK_NAME = ".track-eval.json"
+# what they write into it (their tables, their variants' list, the mark), the one named first in a refusal
+EVAL_RUN_FILES = ("metrics.csv", "compare.csv", "variants.json", EVAL_MARK_NAME)
+BATCH_NOTE_NAME = "batch.json"  # in each video's folder of a `track batch` run: what made its outputs
+
+
+def batch_video_folder(out: Path) -> Path | None:
+    """A folder of `out` holding a batch's note (`BATCH_NOTE_NAME`): `out` is a `track batch` run's, else None."""
+    try:
+        folders = sorted(path for path in out.iterdir() if path.is_dir())
+    except OSError:  # (no folder yet, or not one: the run's own checks name it)
+        return None
+    return next((path for path in folders if (path / BATCH_NOTE_NAME).is_file()), None)
+
+
+def refuse_gallery_in_batch_folder(gallery: Path) -> None:
+    """Refuse a `track --gallery` file inside a video's folder of a `track batch` run (a folder above it, links
+    resolved, holds `BATCH_NOTE_NAME`): the batch's re-run replaces that folder whole, and the gallery went with it.
+    `track batch` refuses a gallery in its own videos' folders (`tracker.batch`); in the batch's `--out` beside them,
+    or anywhere else, it is left alone.
+
+    Raises:
+        ValueError: naming the gallery, the video's folder and where to keep the gallery instead.
+    """
+    real = Path(os.path.realpath(gallery))
+    folder = next((p for p in real.parents if (p / BATCH_NOTE_NAME).is_file()), None)
+    if folder is None:
+        return
+    # the folder as the user named it, where the path given passes through it
+    shown = next((above for above in gallery.parents if os.path.realpath(above) == str(folder)), folder)
+    raise ValueError(
+        f"--gallery {gallery} is in {shown}, a video's folder of a `track batch` run (its {BATCH_NOTE_NAME}), which "
+        "the batch's re-run replaces whole, the gallery with it: keep the gallery outside the batch's videos' "
+        "folders (beside them in its --out, or elsewhere)"
+    )
