@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+
+import pytest
 
 # The CPU features of the Intel Xeon the real-data events of tests/ were traced on (stops 34-41): OpenVINO runs the
 # INT8 detector's dot products with VNNI there (other CPUs saturate or round them otherwise, OpenVINO's saturation
@@ -26,13 +30,15 @@ def unlike_traced_cpu(*needs: str) -> str | None:
     return f"the event was traced on a CPU with {what}, which this one lacks: its inputs differ in the last bits"
 
 
-def unlike_traced_looks() -> str | None:
-    """Why this CPU's OSNet looks are not the bf16 ones an event was traced on, or None. Since stop 76 `reid.half`
-    computes bf16 only where the CPU has AMX (`tracker.reid.openvino.cpu_has_amx`), fp32 elsewhere (faster there):
-    an event that turned on bf16's last bits is not reproduced with fp32 looks (stop 76: of the traced events only
-    test_part_box_size's counter-example, the rule off, went the other way)."""
-    from tracker.reid.openvino import cpu_has_amx
+@contextmanager
+def traced_looks() -> Iterator[None]:
+    """Within it, `reid.half` computes OSNet's looks as on the CPU the events were traced on: OpenVINO's default
+    precision, bf16 where the CPU has it (`avx512_bf16`), as if it had AMX. Since stop 76 the tracker computes bf16
+    only where the CPU has AMX (`tracker.reid.openvino.cpu_has_amx`) and fp32 elsewhere (faster there), and an event
+    that turned on bf16's last bits is not reproduced with fp32 looks (stop 76: test_part_box_size's counter-example,
+    the rule off, went the other way). Build the models (and the eval inputs' looks) inside it."""
+    from tracker.reid import openvino
 
-    if cpu_has_amx():
-        return None
-    return "the event was traced on bf16 OSNet looks, which the tracker computes only where the CPU has AMX"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(openvino, "cpu_has_amx", lambda: True)
+        yield
