@@ -114,7 +114,7 @@ def test_mot17_public_detections_ours_ahead_of_the_ultralytics_trackers(shared, 
     table = summary["trackers"]
     assert list(table) == [OURS, *PEERS_IN_TEST]
     assert len(summary["sequences"]) == 7 and len(summary["motion_only"]) == 7
-    assert "motion only" in capsys.readouterr().out
+    assert "motion only" in capsys.readouterr().err
     for name in PEERS_IN_TEST:
         expected = CLIPPED_PEER_FIGURES[name]
         assert (table[name]["HOTA"], table[name]["IDF1"]) == pytest.approx(expected, abs=0.01), name
@@ -392,14 +392,14 @@ def test_compensation_without_images_says_it_is_off(tmp_path, capsys, method):
     argv = ["--data", str(tmp_path / "data"), "--detections", "public", "--out", str(tmp_path / "o"),
             "--cache-dir", str(tmp_path / "cache"), "--set", f"motion.camera_compensation={method}"]  # fmt: skip
     assert eval_main(argv) == 0
-    said = capsys.readouterr().out
+    said = capsys.readouterr().err
     summary = json.loads((tmp_path / "o" / "summary.json").read_text())
     assert " frames/s; 1 sequence in " in said, said  # (it said "1 sequence(s)")
     if method == "none":
         assert "camera-motion compensation" not in said and summary["no_camera_compensation"] == []
     else:
         line = "camera-motion compensation (sparse_flow) off, img1/ lacks frames to estimate it from: SEQ-A"
-        assert line in said.splitlines() and summary["no_camera_compensation"] == ["SEQ-A"], said
+        assert f"track eval: note: {line}" in said.splitlines() and summary["no_camera_compensation"] == ["SEQ-A"], said
 
 
 def test_a_negative_variant_seed_is_a_usage_error_naming_the_option(tmp_path, capsys):
@@ -981,7 +981,7 @@ def test_eval_counts_the_embeddings_it_refused_as_track_does(tmp_path, monkeypat
         assert eval_main(args) == 0
         summary = json.loads((tmp_path / "out" / "summary.json").read_text())
         assert (summary["invalid_embeddings"], summary["resumed"]) == (3, resumed), summary
-        said = capsys.readouterr().out
+        said = capsys.readouterr().err
         assert "NaN, infinite or zero embeddings, those detections matched by motion only: IMGS (3)" in said, said
 
 
@@ -1078,7 +1078,7 @@ def test_motion_only_names_the_first_image_a_sequence_lacks(tmp_path, capsys):
         (seq_root / "img1" / f"{frame}.jpg").write_bytes(b"")
     args = ["--data", str(seq_root), "--detections", "public", "--workers", "1", "--out", str(tmp_path / "o")]
     assert eval_main([*args, "--cache-dir", str(tmp_path / "cache")]) == 0
-    assert "motion only (img1/ lacks frames, no ReID): NUMBERED (no img1/000001.jpg)" in capsys.readouterr().out
+    assert "motion only (img1/ lacks frames, no ReID): NUMBERED (no img1/000001.jpg)" in capsys.readouterr().err
 
 
 def test_a_variants_run_closes_with_the_frame_rate_over_every_variant(tmp_path, capsys):
@@ -1090,16 +1090,16 @@ def test_a_variants_run_closes_with_the_frame_rate_over_every_variant(tmp_path, 
     out, cache = tmp_path / "out", tmp_path / "cache"
     args = ["--data", str(seq), "--variants", "pan8,drop2", "--out", str(out), "--cache-dir", str(cache)]
     assert eval_main(args) == 0
-    said = capsys.readouterr().out
+    said = capsys.readouterr().err
     frames = ms = 0.0
     for variant in ("pan8", "drop2"):
         (info,) = cache.glob(f"variants/A+{variant}-*/seqinfo.ini")
         length = int(next(line for line in info.read_text().splitlines() if line.startswith("seqLength="))[10:])
         frames += length
         ms += length * json.loads((out / variant / "summary.json").read_text())["combined"]["ms_per_frame"]
-    line = next(line for line in said.splitlines() if line.startswith("tracking "))
-    assert line.startswith("tracking ") and " frames/s; 1 sequence x 2 variants in " in line, line
-    assert abs(float(line.split()[1]) - 1e3 * frames / ms) <= 1, (line, 1e3 * frames / ms)
+    line = next(line for line in said.splitlines() if line.startswith("track eval: tracking "))
+    assert " frames/s; 1 sequence x 2 variants in " in line, line
+    assert abs(float(line.split()[3]) - 1e3 * frames / ms) <= 1, (line, 1e3 * frames / ms)
 
 
 def test_a_sequence_given_as_dot_is_named_as_its_folder(tmp_path, monkeypatch, capsys):
@@ -1308,7 +1308,7 @@ def test_repeated_detection_rows_and_an_empty_ground_truth_are_said(tmp_path, ca
     np.savetxt(ignored / "det" / "det.txt", rows, delimiter=",", fmt="%g")  # every gt row flagged 0: no one either
     args = ["--data", str(tmp_path / "data"), "--detections", "public", "--workers", "1", "--out", str(tmp_path / "o")]
     assert eval_main([*args, "--cache-dir", str(tmp_path / "cache")]) == 0
-    out = capsys.readouterr().out
+    out = capsys.readouterr().err
     assert "det.txt repeats rows exactly (each is tracked as a box of its own): DOUBLED (3)" in out
     said = "gt.txt has no one to score in the evaluated frames (no rows, or all flagged 0 or of other classes): "
     assert f"{said}HOTA and IDF1 are 0 and MOTA meaningless for EMPTY, IGNORED" in out, out
@@ -1395,7 +1395,7 @@ def test_a_sequence_without_a_single_box_is_scored_not_a_crash_in_the_cache(tmp_
         summary = json.loads((tmp_path / run / "summary.json").read_text())
         assert (summary["combined"]["FN"], summary["combined"]["FP"], summary["motion_only"]) == (3, 0, [])
         said = "det.txt has no boxes in the evaluated frames (every tracker reports nothing): IMGS"
-        assert (said in capsys.readouterr().out) == (source == "public")
+        assert (said in capsys.readouterr().err) == (source == "public")
     assert summary["cache_hits"] == 1
 
 
@@ -1453,7 +1453,7 @@ def test_compare_without_a_usable_boxmot_skips_its_peers_saying_so_and_runs_the_
     argv = ["--data", str(seq), "--out", str(out), "--cache-dir", str(tmp_path / "c"), "--peers", "ByteTrack",
             "BoxMOT-OC-SORT", "BoxMOT-ByteTrack"]  # fmt: skip
     assert compare_main(argv) == 0, capsys.readouterr().err
-    said = capsys.readouterr().out
+    said = capsys.readouterr().err
     assert says in said and said.count("skipping BoxMOT-OC-SORT, BoxMOT-ByteTrack") == 1, said
     assert list(json.loads((out / "summary.json").read_text())["trackers"]) == [OURS, "ByteTrack"]
 
@@ -1493,7 +1493,7 @@ def test_a_peer_named_twice_runs_once():
     from tracker.eval.cli import _trackers, command_parser
 
     args = command_parser(compare=True).parse_args(["--data", "d", "--peers", "bytetrack", "OC-SORT", "ByteTrack"])
-    trackers = _trackers(args, True, any_embeddings=True, any_images=False, cmc=False, say=print)
+    trackers = _trackers(args, True, any_embeddings=True, any_images=False, cmc=False, note=print)
     assert trackers == [OURS, "ByteTrack", "OC-SORT"]
 
 
@@ -1595,12 +1595,12 @@ def test_a_rerun_says_which_results_it_reused_from_the_earlier_run(tmp_path, cap
     out = tmp_path / "out"
     args = ["--data", str(tmp_path / "data"), "--workers", "1", "--out", str(out), "--cache-dir", str(tmp_path / "c")]
     assert eval_main([*args, "--sequences", "A"]) == 0
-    assert "earlier run" not in capsys.readouterr().out
+    assert "earlier run" not in capsys.readouterr().err
     assert eval_main(args) == 0
-    said = capsys.readouterr().out
+    said = capsys.readouterr().err
     assert f"reused from an earlier run in {out} (its timing too): ours on A; tracked now: ours on B" in said, said
     assert eval_main(args) == 0
-    said = capsys.readouterr().out
+    said = capsys.readouterr().err
     assert f"all 2 results reused from an earlier run in {out} (timing too): ours on A, B; a new --out" in said, said
 
 
@@ -1698,7 +1698,7 @@ def test_an_interrupted_eval_says_how_many_results_it_kept(tmp_path, capsys, mon
         assert err == [f"track eval: interrupted; {says}; re-run to resume"], err
     monkeypatch.setattr(runner, "parallel_map", real)
     assert eval_main(args) == 0
-    assert "reused from an earlier run" in capsys.readouterr().out
+    assert "reused from an earlier run" in capsys.readouterr().err
 
 
 def test_an_eval_interrupted_while_making_its_inputs_says_nothing_was_kept(tmp_path, capsys, monkeypatch):
@@ -1851,7 +1851,7 @@ def test_a_folder_of_a_run_with_or_without_variants_refuses_the_other_kind(tmp_p
     assert err == [f"track eval: error: {out} holds a {holds}"], err
     assert {p: p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()} == before
     assert eval_main([*common, *first]) == 0
-    assert "reused from an earlier run" in capsys.readouterr().out
+    assert "reused from an earlier run" in capsys.readouterr().err
 
 
 def test_a_partly_reused_compare_says_so_in_one_line(tmp_path, capsys):
@@ -1865,10 +1865,10 @@ def test_a_partly_reused_compare_says_so_in_one_line(tmp_path, capsys):
     assert compare_main([*args, "ByteTrack"]) == 0
     capsys.readouterr()
     assert compare_main([*args, "ByteTrack", "OC-SORT"]) == 0
-    said = [line for line in capsys.readouterr().out.splitlines() if "earlier run" in line]
+    said = [line for line in capsys.readouterr().err.splitlines() if "earlier run" in line]
     assert said == [
-        f"reused from an earlier run in {out} (its timing too): ours on A; ByteTrack on A; tracked now: OC-SORT on A; "
-        "a new --out tracks all afresh, timed in one run"
+        f"track compare: note: reused from an earlier run in {out} (its timing too): ours on A; ByteTrack on A; "
+        "tracked now: OC-SORT on A; a new --out tracks all afresh, timed in one run"
     ], said
     summary = json.loads((out / "summary.json").read_text())
     assert summary["timing_from_earlier_run"] == [OURS, "ByteTrack"]
@@ -2276,7 +2276,8 @@ def test_tracking_and_scoring_show_progress_bars_unless_quiet_or_reused(tmp_path
     assert "scoring (TrackEval): 100%" in err and "1/1" in err, err
     assert eval_main([*argv, "--out", str(tmp_path / "shown")]) == 0  # every result and score reused
     err = capsys.readouterr().err
-    assert "tracking" not in err and "scoring" not in err, err
+    # (its notes name the folder, ".../test_tracking_and_scoring_show0/shown", and close "tracking N frames/s")
+    assert "tracking: " not in err and "scoring (TrackEval)" not in err, err
 
 
 def test_every_column_and_summary_field_a_run_writes_is_explained_in_the_docs(tmp_path, capsys):
@@ -2316,3 +2317,30 @@ def test_eval_refuses_a_folder_of_a_batch(tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith(f"track eval: error: {out} holds a `track batch` run (cam/batch.json)")
     assert sorted(p.name for p in out.iterdir()) == ["cam"], "nothing written"
+
+
+@pytest.mark.parametrize("command", ["eval", "compare"])
+def test_stdout_holds_only_the_table_and_notes_go_to_stderr(tmp_path, capsys, command):
+    """`track eval ... > table.txt` collected the notes ("camera-motion compensation ... off", the closing "tracking N
+    frames/s" and "results in OUT") in the file with the table, as `track`'s notes never are: now stdout holds the
+    table alone (a header, a row a sequence or tracker), the notes are on stderr, and `-q` silences them."""
+    _walking_box_sequence(tmp_path / "data")
+    main = eval_main if command == "eval" else compare_main
+    argv = ["--data", str(tmp_path / "data"), "--detections", "public", "--cache-dir", str(tmp_path / "cache"),
+            "--set", "motion.camera_compensation=sparse_flow"]  # fmt: skip
+    if command == "compare":
+        argv += ["--peers", "ByteTrack"]
+    rows = {"SEQ-A", "COMBINED"} if command == "eval" else {"ours", "ByteTrack"}
+    for quiet in (False, True):
+        assert main([*argv, "--out", str(tmp_path / f"o{quiet}"), *(["-q"] if quiet else [])]) == 0
+        printed = capsys.readouterr()
+        header, *lines = printed.out.splitlines()
+        assert header.split()[0] == "HOTA" and {line.split()[0] for line in lines} == rows, printed.out
+        assert all(len(line.split()) == len(header.split()) + 1 for line in lines), printed.out
+        said = printed.err.splitlines()
+        if quiet:
+            assert said == [], said
+        else:
+            assert f"track {command}: note: camera-motion compensation (sparse_flow) off, img1/ lacks frames to " \
+                "estimate it from: SEQ-A" in said, said  # fmt: skip
+            assert f"track {command}: results in {tmp_path / 'oFalse'}" in said, said

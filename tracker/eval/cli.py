@@ -206,7 +206,9 @@ def _parser(prog: str, description: str, default_out: str, data_default: str | N
         metavar="N",
         help="seed (>= 0, default 0) of the random camera motion of the variants (only with --variants)",
     )
-    p.add_argument("-q", "--quiet", action="store_true", help="print only the table")
+    p.add_argument(
+        "-q", "--quiet", action="store_true", help="no notes, bars or closing lines on stderr (stdout: only the table)"
+    )
     p.add_argument("--verbose", action="store_true", help=VERBOSE_HELP)
     return p
 
@@ -278,26 +280,26 @@ def _track_and_score(
 
 
 def _trackers(
-    args: argparse.Namespace, compare: bool, any_embeddings: bool, any_images: bool, cmc: bool, say: Any
+    args: argparse.Namespace, compare: bool, any_embeddings: bool, any_images: bool, cmc: bool, note: Any
 ) -> list[str]:
     """Ours, then the requested peers, each once; ReID-only peers are dropped where no sequence has embeddings,
-    and peers with GMC where no sequence has all its images."""
+    and peers with GMC where no sequence has all its images (each drop told by `note`, on stderr)."""
     peers = list(dict.fromkeys(args.peers)) if compare else []  # (`--peers bytetrack ByteTrack`: one run)
     unusable = boxmot_unusable() if any(p in BOXMOT_PEERS for p in peers) else None
     if unusable:  # not installed, or another version / a broken install: said now, not after the other trackers ran
         skipped = [p for p in peers if p in BOXMOT_PEERS]
         peers = [p for p in peers if p not in skipped]
-        say(f"{unusable}: skipping {', '.join(skipped)}")
+        note(f"{unusable}: skipping {', '.join(skipped)}")
     if not any_embeddings:
         skipped = [p for p in peers if _PEER_SPECS[p].requires_embeddings]
         peers = [p for p in peers if p not in skipped]
         if skipped:
-            say(f"no embeddings (motion only): skipping {', '.join(skipped)}")
+            note(f"no embeddings (motion only): skipping {', '.join(skipped)}")
     if not any_images:
         skipped = [p for p in peers if _PEER_SPECS[p].uses_images]
         peers = [p for p in peers if p not in skipped]
         if skipped:
-            say(f"no images for global motion compensation: skipping {', '.join(skipped)}")
+            note(f"no images for global motion compensation: skipping {', '.join(skipped)}")
     # With camera-motion compensation on, ours without it is a row of its own, for reading the gain.
     no_cmc = [OURS_NO_CMC] if compare and any_images and cmc else []
     return [OURS, *no_cmc, *peers]
@@ -364,37 +366,38 @@ def _report(
     results: list[RunResult],
     scores: dict[str, dict[str, dict[str, float]]],
     elapsed: float,
-    say: Any,
+    note: Any,
     out: Path,
     variant: str | None = None,
 ) -> dict[str, Any]:
-    """Print the table and write summary.json, the CSV and the chart into `out`; returns the combined rows
-    ({tracker: metrics}, ours first)."""
+    """Print the table (on stdout, under its `variant` heading unless --quiet; `note` tells the remarks on it, on
+    stderr) and write summary.json, the CSV and the chart into `out`; returns the combined rows ({tracker: metrics},
+    ours first)."""
     appearance = {r.sequence: r.appearance for r in results if r.tracker == OURS}
     motion_only = [s.name for s in sequences if not appearance[s.name]]
     with_reid = [s.name for s in sequences if appearance[s.name]]
     if motion_only and has_appearance(cfg):
         missing = [_first_missing_image(s) for s in sequences if not appearance[s.name]]
-        say(f"motion only (img1/ lacks frames, no ReID): {', '.join(missing)}")
+        note(f"motion only (img1/ lacks frames, no ReID): {', '.join(missing)}")
     if with_reid:
-        say(f"ReID on ({cfg.reid.model}): {', '.join(with_reid)}")
+        note(f"ReID on ({cfg.reid.model}): {', '.join(with_reid)}")
     if args.detections == "public":
         repeated = [f"{s.name} ({n})" for s in sequences if (n := s.repeated_detections())]
         if repeated:
-            say(f"det.txt repeats rows exactly (each is tracked as a box of its own): {', '.join(repeated)}")
+            note(f"det.txt repeats rows exactly (each is tracked as a box of its own): {', '.join(repeated)}")
         no_boxes = [s.name for s in sequences if not s.public_box_count()]
         if no_boxes:
-            say(f"det.txt has no boxes in the evaluated frames (every tracker reports nothing): {', '.join(no_boxes)}")
+            note(f"det.txt has no boxes in the evaluated frames (every tracker reports nothing): {', '.join(no_boxes)}")
     failures = [r for r in results if r.failure is not None]
     if failures:  # on stderr, also with --quiet: the table lacks these rows
         crashed = "; ".join(f"{r.tracker} on {r.sequence} ({r.failure})" for r in failures)
         tell(f"left out of the table, a peer failed (its other sequences are kept): {crashed}")
     refused = [f"{r.sequence} ({r.invalid_embeddings})" for r in results if r.tracker == OURS and r.invalid_embeddings]
     if refused:
-        say(f"NaN, infinite or zero embeddings, those detections matched by motion only: {', '.join(refused)}")
+        note(f"NaN, infinite or zero embeddings, those detections matched by motion only: {', '.join(refused)}")
     unscored = [s.name for s in sequences if not len(scored_gt_rows(s.ground_truth(), s.benchmark))]
     if unscored:  # TrackEval's COMBINED MOTA then counts every reported box against none: -100 x boxes
-        say(
+        note(
             "gt.txt has no one to score in the evaluated frames (no rows, or all flagged 0 or of other classes): "
             f"HOTA and IDF1 are 0 and MOTA meaningless for {', '.join(unscored)}"
         )
@@ -403,7 +406,7 @@ def _report(
         [s.name for s in sequences if not s.has_all_images] if cfg.motion.camera_compensation != "none" else []
     )
     if uncompensated:
-        say(
+        note(
             f"camera-motion compensation ({cfg.motion.camera_compensation}) off, img1/ lacks frames to estimate it "
             f"from: {', '.join(uncompensated)}"
         )
@@ -417,10 +420,11 @@ def _report(
         extra["variant"] = variant
         extra["variant_seed"] = args.variant_seed  # (jitter's random walk: without it the variant cannot be made again)
         title += f", variant {variant}"
-        say(f"variant {variant}:")
+        if not args.quiet:  # (the table's title, on stdout with it)
+            answer(f"variant {variant}:")
     reuse = _reuse_line(results, out)
     if reuse:
-        say(reuse)
+        note(reuse)
     extra["timing_from_earlier_run"] = [t for t in trackers if any(r.resumed for r in results if r.tracker == t)]
     if compare:
         table = {t: scores[t][_COMBINED] | _timing(results, t) for t in trackers}
@@ -634,7 +638,10 @@ def _run_parsed(args: argparse.Namespace, parser: argparse.ArgumentParser, name:
         args.workers = _DEFAULT_WORKERS
     if args.variant_seed is None:
         args.variant_seed = _DEFAULT_VARIANT_SEED
-    say = (lambda *_a: None) if args.quiet else answer  # (a name not UTF-8: U+FFFD a byte, `cli_args.say`)
+    # stdout holds only the tables (`> table.txt` collects them alone); notes and the closing lines go to stderr,
+    # none with --quiet (a name not UTF-8: U+FFFD a byte, `cli_args.tell`)
+    note = (lambda *_a: None) if args.quiet else (lambda text: tell(f"track {name}: note: {text}"))
+    close = (lambda *_a: None) if args.quiet else (lambda text: tell(f"track {name}: {text}"))
     if args.quiet:  # "only the table": not ultralytics' "Loading ..." lines on stdout either (as `track --quiet`)
         from tracker.detector import quiet_ultralytics
 
@@ -660,7 +667,7 @@ def _run_parsed(args: argparse.Namespace, parser: argparse.ArgumentParser, name:
             reid_possible = has_appearance(cfg)
             any_images = any(s.has_all_images for s in sequences)
             cmc = cfg.motion.camera_compensation != "none"
-            trackers = _trackers(args, compare, reid_possible and any_images, any_images, cmc, say)
+            trackers = _trackers(args, compare, reid_possible and any_images, any_images, cmc, note)
             by_variant: dict[str, dict[str, dict[str, Any]]] = {}
             every_result: list[RunResult] = []  # of every variant: the closing line's frames/s is over them all
             unlocked_said: set[Path] = set()  # the variant cache's "cannot be locked": one warning per run
@@ -674,7 +681,7 @@ def _run_parsed(args: argparse.Namespace, parser: argparse.ArgumentParser, name:
                 results, scores = _evaluate(args, trackers, cfg, seqs, out, variant)
                 every_result += results
                 elapsed = time.perf_counter() - started
-                table = _report(args, compare, cfg, seqs, results, scores, elapsed, say, out, variant)
+                table = _report(args, compare, cfg, seqs, results, scores, elapsed, note, out, variant)
                 by_variant[variant or ""] = table
             if args.variants:
                 _report_variants(Path(args.out), by_variant, compare)
@@ -694,8 +701,8 @@ def _run_parsed(args: argparse.Namespace, parser: argparse.ArgumentParser, name:
     elapsed = time.perf_counter() - started
     variants = f" x {count(len(args.variants), 'variant')}" if args.variants else ""
     evaluated = count(len(sequences), "sequence") + variants
-    say(f"tracking {timing['fps']:.0f} frames/s; {evaluated} in {elapsed:.1f} s")
-    say(f"results in {args.out}")
+    close(f"tracking {timing['fps']:.0f} frames/s; {evaluated} in {elapsed:.1f} s")
+    close(f"results in {args.out}")
     return 0
 
 
