@@ -861,6 +861,27 @@ def test_a_file_of_another_model_is_not_taken_in_and_changes_nothing(tmp_path, m
     assert list(Gallery.load(path, prune=False)) == [1, 2, 3]
 
 
+def test_taking_in_a_file_not_saved_yet_is_one_error_naming_it(tmp_path):
+    """`merge_from` of a gallery file a running `track --gallery FILE` has not saved yet (no file there) raised a
+    bare `FileNotFoundError: [Errno 2] No such file or directory` from inside the load: now one error naming the
+    file, what was expected (a saved gallery, how one is made) and the run holding it, with the gallery unchanged."""
+    now = time.time()
+    path = camera_gallery(tmp_path / "site.gallery", {1: 0, 2: 1}, "cam1", now - 600)
+    held = Gallery.load(path, model=MODEL)
+    before = record(held)
+    missing = tmp_path / "cam2.gallery"
+    with pytest.raises(FileNotFoundError) as refused:
+        held.merge_from(missing)
+    said = str(refused.value)
+    assert said.startswith(f"no gallery file {missing} to merge from: ") and "Errno" not in said, said
+    assert f"`track --gallery {missing}`" in said and "Gallery.save" in said, said
+    with gallery_held(missing) as holder, pytest.raises(FileNotFoundError, match=f"process {holder.pid}\\) holds it"):
+        held.merge_from(missing)
+    assert record(held) == before
+    held.save(path)
+    assert list(Gallery.load(path, prune=False)) == [1, 2]
+
+
 def test_taking_in_a_file_while_other_threads_add_loses_nothing(tmp_path, monkeypatch):
     """Cameras' threads go on adding while a file is taken in: one adds once the file is read (the merge not begun),
     another while the merge holds the gallery (it waits for it). No error, every identity kept, no ID given twice,

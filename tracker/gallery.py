@@ -478,13 +478,20 @@ class Gallery(GalleryFiles, GallerySearch, GalleryLive, GalleryRetention, Galler
                 nothing changed.
             RuntimeError: a save `begin_save` began is not written yet (its older snapshot would then be written
                 over the file taken in): nothing read.
-            What `load` raises (FileNotFoundError, GalleryError, ...): nothing changed.
+            FileNotFoundError: no file `path` (one line naming it, and the run that holds its lock and has not saved
+                it yet, if any): nothing changed.
+            What `load` raises (GalleryError, ...): nothing changed.
         """
-        from tracker.gallery_merge import merge_into  # (it imports this module)
+        from tracker.gallery_merge import merge_into, missing_gallery_message  # (it imports this module)
 
         self._refuse_merge_while_saving(path)
         file, before = Path(path).expanduser(), self._file
-        other = Gallery.load(file, self.config, prune=False)  # (outside the lock: the Trackers go on)
+        try:
+            other = Gallery.load(file, self.config, prune=False)  # (outside the lock: the Trackers go on)
+        except FileNotFoundError as exc:  # (a bare "[Errno 2] ..." from deep inside said nothing of what was meant)
+            if exc.filename is None or Path(exc.filename) != file:  # (not the file itself: as it was)
+                raise
+            raise FileNotFoundError(missing_gallery_message(file)) from None
         with self._guard:
             self._refuse_merge_while_saving(path)
             read = other._file  # (a save of this gallery since the read recorded a newer version: it stays)

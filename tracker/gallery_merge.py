@@ -48,6 +48,7 @@ __all__ = [
     "lookalike_note",
     "merge_galleries",
     "merge_into",
+    "missing_gallery_message",
     "refuse_shared_sources",
 ]
 
@@ -202,6 +203,24 @@ def merge_into(
         links += _merge_file(base, path, gallery)
     dropped = sorted((kept | {link.to_id for link in links}) - {i.global_id for i in base.identities})
     return Merged(base, links, len(kept), dropped)
+
+
+def missing_gallery_message(path: Path) -> str:
+    """`Gallery.merge_from`'s one line for a gallery file `path` that is not there (its FileNotFoundError said only
+    "[Errno 2] No such file or directory" from inside the load): what it expected, how such a file is made, and the
+    run holding its lock that has not saved it yet, if any (`tracker.io.lock.gallery_holder`)."""
+    from tracker.io.lock import GALLERY_HOLDERS, gallery_holder
+
+    holder = gallery_holder(path)
+    why = (
+        f"; {GALLERY_HOLDERS} (process {holder}) holds it and has not saved it yet: try again once it has"
+        if holder
+        else ""
+    )
+    return (
+        f"no gallery file {path} to merge from: merge_from takes a gallery file saved before (`Gallery.save`, or "
+        f"`track --gallery {path}` at its periodic saves and its end){why}"
+    )
 
 
 def _merge_file(merged: Gallery, path: Path, gallery: Gallery) -> list[MergeLink]:
