@@ -549,6 +549,67 @@ def test_a_resumed_gallery_run_rebuilds_its_global_ids_from_the_checkpoint_not_t
     assert replaced(tmp_path / "run") == replaced(tmp_path / "whole")
 
 
+# A hand edit of a checkpoint's header (`progress` key or `identity`: value, None to drop it), and what the one error
+# line says of it
+_MALFORMED_HEADERS = {
+    "span-ending-before-it-begins": ("global_id_spans", [[1, 2, 5, 3]], "ends before it begins"),
+    "span-of-three": ("global_id_spans", [[1, 2, 3]], "must be 4 integers"),
+    "span-of-a-string": ("global_id_spans", [[1, "2", 3, 5]], 'global_id_spans is [[1, "2", 3, 5]], not'),
+    "negative-id": ("global_id_spans", [[1, -2, 3, 5]], "not list[list[int]] | None (numbers >= 0)"),
+    "frame-zero": ("global_id_spans", [[1, 2, 0, 5]], "a frame before the first (1)"),
+    "overlapping-spans": ("global_id_spans", [[1, 2, 3, 9], [1, 7, 5, 10]], "share frames"),
+    "span-after-the-checkpoint": ("global_id_spans", [[1, 2, 3, 10**6]], "ends after the last frame tracked"),
+    "spans-not-a-list": ("global_id_spans", "1,2,3,5", 'global_id_spans is "1,2,3,5", not'),
+    "negative-kept": ("global_id_kept", -1, "global_id_kept is -1, not int"),
+    "last-frame-a-string": ("last_frame", "20", 'last_frame is "20", not int'),
+    "frames-missing": ("frames", None, "lacks frames"),
+    "unknown-key": ("frames_left", 3, "keys this version does not know ('frames_left'"),
+    "id-run-backwards": ("track_runs", [[5, 3]], "track_runs holds [5, 3], not a run of IDs"),
+    "size-of-three": ("last_size", [1, 2, 3], "last_size is [1, 2, 3], not [height, width]"),
+    "seconds-infinite": ("seconds", float("inf"), "seconds is Infinity, not float"),
+    "progress-a-list": ("", [], "progress is [], not a JSON object"),
+    "identity-a-string": ("identity", "x", "is not a track checkpoint, or it is damaged"),
+}
+
+
+@pytest.mark.parametrize("case", list(_MALFORMED_HEADERS))
+def test_a_hand_edited_checkpoint_header_is_one_resume_error_naming_it_and_changes_nothing(
+    tmp_path, monkeypatch, frame_clock, capsys, case
+):
+    """The header of a `--gallery` run's checkpoint is plain JSON, outside the payload's hash: a hand-edited or
+    damaged span of its global ID history raised a bare ValueError ("a global ID span ends before it begins") after
+    the outputs were cut back to the checkpoint, naming no file; another field of a wrong type a TypeError from deep
+    inside (or resumed wrongly: a missing `frames` counted from 0, a negative or overlapping span was taken). Each
+    is one `track: error: CHECKPOINT: ...` line naming the field, and the run folder and gallery are left as they
+    were."""
+    from test_gallery_cli import ARGS
+
+    _, second, known = _colour_gallery(tmp_path, monkeypatch)
+    args, _ = _killed_gallery_run(tmp_path, monkeypatch, known, [str(second), *ARGS], 20)
+    path = tmp_path / "run" / CHECKPOINT_NAME
+    head, _, payload = path.read_bytes().partition(b"\n")
+    header = json.loads(head)
+    key, value, says = _MALFORMED_HEADERS[case]
+    if key == "identity":
+        header["identity"] = value
+    elif key == "":
+        header["progress"] = value
+    elif value is None:
+        del header["progress"][key]
+    else:
+        header["progress"][key] = value
+    path.write_bytes(json.dumps(header).encode() + b"\n" + payload)
+    files = [*(tmp_path / "run").rglob("*"), tmp_path / "run.gallery"]
+    before = {p: p.read_bytes() for p in files if p.is_file()}
+    capsys.readouterr()
+    assert main([*args, "--resume"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"track: error: {path}"), err
+    assert says in err[0], err
+    after = [*(tmp_path / "run").rglob("*"), tmp_path / "run.gallery"]
+    assert {p: p.read_bytes() for p in after if p.is_file()} == before
+
+
 @pytest.mark.parametrize("final_save", [True, False], ids=["saved-on-stop", "killed-before-any-save"])
 def test_a_resume_never_replaces_a_gallery_another_run_saved_meanwhile(
     tmp_path, monkeypatch, frame_clock, capsys, final_save

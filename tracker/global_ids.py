@@ -29,12 +29,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tracker.io.mot import atomic_file, partial_file
-from tracker.types import TrackedObject
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # (annotations only: `tracker.resume` checks a checkpoint's spans here without importing torch)
     from tracker.core import TrackerCore
+    from tracker.types import TrackedObject
 
-__all__ = ["GlobalIdHistory", "drop_kept_rows", "keep_rows", "live_tracks"]
+__all__ = ["GlobalIdHistory", "check_spans", "drop_kept_rows", "keep_rows", "live_tracks"]
 
 _SPAN_FIELDS = 4  # a span as a checkpoint keeps it: track ID, global ID, first frame, last frame
 _ID_COLUMN = 1  # the ID is the second comma-separated field of a MOT row (frame, id, x, y, w, h, conf, ...)
@@ -42,6 +42,44 @@ _ID_COLUMN = 1  # the ID is the second comma-separated field of a MOT row (frame
 # of the rows as written before it is renamed to `.partial` (a resume never sees half a copy).
 _REWRITE_SUFFIX = ".rewrite"
 _COPY_SUFFIX = ".copy"
+
+
+def check_spans(spans: object, last_frame: int | None = None) -> None:
+    """Check `spans` are what `GlobalIdHistory.spans()` gives: a list of `[track ID, global ID, first frame, last
+    frame]`, four integers each, IDs >= 0, frames 1-based with the first at most the last (and at most `last_frame`,
+    the last source frame tracked before the checkpoint that kept them, where given), one span per (track, global ID)
+    pair, and a track's spans over separate frames (a track is reported with one global ID a frame).
+
+    Raises:
+        ValueError: the first span that is not so (named, with what is wrong): a checkpoint's header edited by hand
+            or damaged.
+    """
+    if not isinstance(spans, list):
+        raise ValueError(f"the spans must be a list of [track, global ID, first, last], got {spans!r}")
+    frames: dict[int, list[tuple[int, int]]] = {}  # track ID -> (first, last) of its spans
+    pairs: set[tuple[int, int]] = set()  # (track ID, global ID) of the spans before
+    for span in spans:
+        if not isinstance(span, list) or len(span) != _SPAN_FIELDS or not all(_is_int(v) for v in span):
+            raise ValueError(f"a global ID span must be 4 integers (track, global ID, first, last), got {span!r}")
+        track, gid, first, last = span
+        if track < 0 or gid < 0 or first < 1:
+            raise ValueError(f"a global ID span has a negative ID or a frame before the first (1), got {span!r}")
+        if first > last:
+            raise ValueError(f"a global ID span ends before it begins: {span!r}")
+        if last_frame is not None and last > last_frame:
+            raise ValueError(f"a global ID span ends after the last frame tracked ({last_frame}): {span!r}")
+        if (track, gid) in pairs:
+            raise ValueError(f"two global ID spans of track {track} as global ID {gid} (one a pair): {span!r}")
+        pairs.add((track, gid))
+        held = frames.setdefault(track, [])
+        if any(a <= last and first <= b for a, b in held):
+            raise ValueError(f"two global ID spans of track {track} share frames (one global ID a frame): {span!r}")
+        held.append((first, last))
+
+
+def _is_int(value: object) -> bool:
+    """An int of JSON's (not a bool, which Python counts as one)."""
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def keep_rows(txt: Path) -> None:
@@ -151,17 +189,12 @@ class GlobalIdHistory:
         """The history `spans()` gave, with `kept` (its `kept_at`): the resumed run forgets as the uninterrupted one.
 
         Raises:
-            ValueError: a span that is not four integers (track ID, global ID, first frame, last frame), or a first
-                frame after its last (a checkpoint's header edited by hand).
+            ValueError: spans that `spans()` cannot have given (`check_spans`: a checkpoint's header edited by hand).
         """
         history = cls()
-        for span in spans:
-            values = list(span)
-            if len(values) != _SPAN_FIELDS or not all(isinstance(v, int) and not isinstance(v, bool) for v in values):
-                raise ValueError(f"a global ID span must be 4 integers (track, global ID, first, last), got {values!r}")
-            track, gid, first, last = values
-            if first > last:
-                raise ValueError(f"a global ID span ends before it begins: {values!r}")
+        values = [list(span) for span in spans]
+        check_spans(values)
+        for track, gid, first, last in values:
             history._spans[(track, gid)] = [first, last]
         history._kept = kept
         return history

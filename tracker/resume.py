@@ -28,11 +28,12 @@ import os
 import pickle
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from tracker.config import TrackerConfig, config_to_dict
+from tracker.global_ids import check_spans
 from tracker.io.names import is_utf8, shown_apart, shown_name
 from tracker.io.sources import FrameSource, local_path, resolve_source, shown_url, tracked_folder
 from tracker.private_file import create_private
@@ -68,6 +69,10 @@ _HEADER_END = b"\n"
 _NO_DEFAULT = object()  # `_differences`: a key with no built-in default (not a config key)
 STRIDE_KEY = "vid_stride"  # the identity's `--vid-stride`: a checkpoint is resumed with the stride it was made with
 _IMAGE_DIGEST_CHARS = 16  # hex digits of the hash over an image source's file names, sizes and times
+# the progress keys of every checkpoint since format 1 (those added later default to what a run before them did)
+_FIRST_PROGRESS_KEYS = ("frames", "last_frame", "txt_bytes", "jsonl_bytes")
+_SIZE_FIELDS = 2  # Progress.last_size: (height, width), or none
+_SHOWN_VALUE_CHARS = 60  # of a malformed header value, in the error that names it
 
 
 class ResumeError(ValueError):
@@ -280,7 +285,8 @@ def read_checkpoint(path: Path, identity: dict[str, Any]) -> Checkpoint:
         header = json.loads(head) if sep else None
     except (json.JSONDecodeError, UnicodeDecodeError):
         header = None
-    if not isinstance(header, dict) or not {"identity", "progress", "payload_bytes", "payload_sha256"} <= set(header):
+    keys = {"identity", "progress", "payload_bytes", "payload_sha256"}
+    if not isinstance(header, dict) or not keys <= set(header) or not isinstance(header["identity"], dict):
         raise ResumeError(f"{name} is not a track checkpoint, or it is damaged: run again without --resume")
     if header["identity"].get("format") != FORMAT:
         found = header["identity"].get("format")
@@ -301,7 +307,74 @@ def read_checkpoint(path: Path, identity: dict[str, Any]) -> Checkpoint:
             f"{name} was made by another run, so it is not resumed ({'; '.join(differences)}): resume with the "
             "same source, options and weights, or run again without --resume"
         )
-    return Checkpoint(path, header["identity"], Progress(**header["progress"]), payload)
+    return Checkpoint(path, header["identity"], _progress(header["progress"], name), payload)
+
+
+def _progress(values: object, name: str) -> Progress:
+    """The `progress` of the header of the checkpoint `name` as a `Progress`, checked: an object holding the keys of
+    every checkpoint (`_FIRST_PROGRESS_KEYS`) and none this version does not know, each value of its field's type
+    (`_fits`: numbers >= 0), `last_size` none or two, `track_runs` [first, last] pairs, `global_id_spans` as
+    `GlobalIdHistory.spans()` gives them (`check_spans`) (a hand-edited header gave TypeErrors and ValueErrors
+    that named no file, from inside the run, some after its outputs were cut back to the checkpoint).
+
+    Raises:
+        ResumeError: one line naming the file, the field and what is wrong.
+    """
+
+    def refuse(what: str) -> NoReturn:
+        raise ResumeError(
+            f"{name}: its header's progress {what} (edited by hand, or damaged): correct it, or run again without "
+            "--resume"
+        )
+
+    if not isinstance(values, dict):
+        refuse(f"is {_shown(values)}, not a JSON object")
+    types = {f.name: str(f.type) for f in fields(Progress)}
+    unknown = [key for key in values if key not in types]
+    if unknown:
+        refuse(f"holds keys this version does not know ({', '.join(map(repr, unknown))}; a newer version's?)")
+    missing = [key for key in _FIRST_PROGRESS_KEYS if key not in values]
+    if missing:
+        refuse(f"lacks {', '.join(missing)}")
+    for key, value in values.items():
+        if not _fits(value, types[key]):
+            refuse(f"{key} is {_shown(value)}, not {types[key]} (numbers >= 0)")
+    if len(values.get("last_size", [])) not in (0, _SIZE_FIELDS):
+        refuse(f"last_size is {_shown(values['last_size'])}, not [height, width] nor []")
+    for run in values.get("track_runs", []):
+        if len(run) != len(("first", "last")) or run[0] > run[-1]:
+            refuse(f"track_runs holds {_shown(run)}, not a run of IDs [first, last]")
+    try:
+        check_spans(values.get("global_id_spans") or [], values["last_frame"])
+    except ValueError as exc:
+        refuse(f"global_id_spans: {exc}")
+    return Progress(**values)
+
+
+def _fits(value: object, kind: str) -> bool:
+    """Whether the JSON `value` is of the `Progress` field type `kind` ("int", "list[int]", "int | None", ...),
+    its numbers >= 0 and finite (a bool is no number here).
+
+    Raises:
+        TypeError: a `kind` with no check here (a field added to `Progress` of a new type: tests/test_resume.py)."""
+    if kind.endswith(" | None"):
+        return value is None or _fits(value, kind.removesuffix(" | None"))
+    if kind.startswith("list[") and kind.endswith("]"):
+        return isinstance(value, list) and all(_fits(item, kind[len("list[") : -1]) for item in value)
+    if kind == "str":
+        return isinstance(value, str)
+    whole = isinstance(value, int) and not isinstance(value, bool) and value >= 0  # (no float: a huge int overflows)
+    if kind == "int":
+        return whole
+    if kind == "float":
+        return whole or (isinstance(value, float) and math.isfinite(value) and value >= 0)
+    raise TypeError(f"no check for a checkpoint progress field of type {kind}")
+
+
+def _shown(value: object) -> str:
+    """`value` as JSON, cut to `_SHOWN_VALUE_CHARS`, for an error line."""
+    text = json.dumps(value)
+    return text if len(text) <= _SHOWN_VALUE_CHARS else text[: _SHOWN_VALUE_CHARS - 3] + "..."
 
 
 def stopped_after(path: Path) -> int | None:
