@@ -21,15 +21,15 @@ import io
 import logging
 import re
 import tempfile
+import threading
 from pathlib import Path
 from typing import Any
 
 from tracker.gallery_file import write_atomic
 
-__all__ = ["BLOB_SUFFIX", "KEY_CHARS", "blob_path", "compile_cached", "load_or_compile", "model_digest"]
+__all__ = ["BLOB_SUFFIX", "KEY_CHARS", "BlobCache", "blob_path", "compile_cached", "load_or_compile", "model_digest"]
 
 log = logging.getLogger(__name__)
-_WARNED: set[Path] = set()  # the cache folders whose read or write failed: one warning each (the other models' alike)
 
 KEY_CHARS = 32  # hex digits of the SHA-256 key kept in a blob's file name (128 bits: no two keys meet)
 BLOB_SUFFIX = ".blob"  # a compiled model's file: <key>.blob
@@ -39,6 +39,26 @@ _HASH_CHUNK = 1 << 20  # bytes read at a time while hashing an IR's files
 # so one preprocessing built twice is Convert_1654 ... once and Convert_3986 ... the next time (the operations, their
 # attributes, shapes, weights and tensor names, all hashed, are the same)
 _LAYER_NAME = re.compile(rb'(<layer id="\d+") name="[^"]*"')
+
+
+class BlobCache:
+    """The compiled models' blobs in `folder` (None: none kept) as one user of them sees it (a ReID model, a
+    detector): a folder that cannot be read or written is said once by each cache, whatever its models (the folders
+    warned about were one process-wide set: a second tracker of the process, or a later test, was not told of its own
+    cache's failure). Its models may be compiled from several threads (a ReID's wide copies in a worker)."""
+
+    def __init__(self, folder: Path | None) -> None:
+        self.folder = folder
+        self._warned = False
+        self._warning = threading.Lock()  # (two threads failing at once: still one warning)
+
+    def warn_once(self, message: str, exc: OSError) -> None:
+        """Log `message` (formatted with the folder and `exc`) as a warning, the first time for this cache only."""
+        with self._warning:
+            if self._warned:
+                return
+            self._warned = True
+        log.warning(message, self.folder, exc)
 
 
 def model_digest(model: Any) -> str:
@@ -81,10 +101,11 @@ def blob_path(core: Any, folder: Path, model_key: str, device: str, settings: di
 
 
 def load_or_compile(
-    core: Any, model: Any, device: str, settings: dict[str, Any], folder: Path | None, model_key: str | None = None
+    core: Any, model: Any, device: str, settings: dict[str, Any], cache: BlobCache | None, model_key: str | None = None
 ) -> tuple[Any, bool]:
     """The compiled model and whether it was loaded from a blob (`compile_cached`)."""
-    if folder is None:
+    folder = None if cache is None else cache.folder
+    if cache is None or folder is None:
         return core.compile_model(model, device, settings), False
     path = blob_path(core, folder, model_key or model_digest(model), device, settings)
     try:
@@ -92,7 +113,7 @@ def load_or_compile(
     except FileNotFoundError:
         pass
     except OSError as exc:
-        _warn_once(folder, "could not read the compiled OpenVINO models in %s (%s): compiling them", exc)
+        cache.warn_once("could not read the compiled OpenVINO models in %s (%s): compiling them", exc)
     else:
         try:
             return core.import_model(blob, device, settings), True
@@ -105,19 +126,12 @@ def load_or_compile(
         blob = exported.getvalue() if isinstance(exported, io.BytesIO) else bytes(exported)
         write_atomic(path, blob, subject=f"the compiled OpenVINO model {path}")
     except OSError as exc:  # a read-only or full home is no reason to fail: compile again next time
-        _warn_once(folder, "could not keep the compiled OpenVINO models in %s (%s): compiling them each run", exc)
+        cache.warn_once("could not keep the compiled OpenVINO models in %s (%s): compiling them each run", exc)
     return compiled, False
 
 
-def _warn_once(folder: Path, message: str, exc: OSError) -> None:
-    """Log `message` (formatted with `folder` and `exc`) as a warning, the first time for this folder only."""
-    if folder not in _WARNED:
-        _WARNED.add(folder)
-        log.warning(message, folder, exc)
-
-
 def compile_cached(
-    core: Any, model: Any, device: str, settings: dict[str, Any], folder: Path | None, model_key: str | None = None
+    core: Any, model: Any, device: str, settings: dict[str, Any], cache: BlobCache | None, model_key: str | None = None
 ) -> Any:
     """`core.compile_model(model, device, settings)`, kept as a blob in `folder` and loaded from it next time.
 
@@ -129,13 +143,14 @@ def compile_cached(
         model: an `openvino.Model` (its static shapes set) or the path of an IR's .xml.
         device: OpenVINO's device name ("CPU").
         settings: the compile properties (every one part of the key).
-        folder: the cache folder (made where missing); None: compiled, no blob.
+        cache: the cache (its folder made where missing; its warnings its own); None: compiled, no blob.
         model_key: the caller's digest of `model` where it has one (computed once for models reshaped from one IR);
             default `model_digest(model)`.
     Returns:
         The `openvino.CompiledModel`.
     Raises:
         RuntimeError: OpenVINO cannot compile the model. A blob that cannot be imported is compiled again and
-        rewritten (one warning); a folder that cannot be read or written only costs the cache (one warning).
+        rewritten (one warning); a folder that cannot be read or written only costs the cache (one warning a
+        `BlobCache`).
     """
-    return load_or_compile(core, model, device, settings, folder, model_key)[0]
+    return load_or_compile(core, model, device, settings, cache, model_key)[0]

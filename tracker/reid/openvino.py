@@ -21,7 +21,7 @@ from typing import Any, SupportsIndex
 import numpy as np
 import torch
 
-from tracker.reid.blob_cache import load_or_compile, model_digest
+from tracker.reid.blob_cache import BlobCache, load_or_compile, model_digest
 from tracker.reid.compile_worker import CompileWorker
 from tracker.reid.osnet import IMAGENET_MEAN, IMAGENET_STD
 from tracker.reid.thread_choice import ChoiceKey, ThreadChoice
@@ -213,7 +213,7 @@ class OpenVINOForward:
                 raise ValueError(f"{name} must be >= 0, got {value}")
 
         self._core = ov.Core()
-        self._blobs = compiled_folder()
+        self._blobs = BlobCache(compiled_folder())  # (its warnings its own: one per ReID model)
         self._settings: dict[str, object] = dict(COMPILE_SETTINGS)
         if threads > 0:
             self._settings[_THREADS] = threads
