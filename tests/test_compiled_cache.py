@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import logging
+import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from tracker.reid.blob_cache import BlobCache, compile_cached
+from tracker.reid.openvino import CACHE_ENV, COMPILED_FOLDER, OPENVINO_CACHE_FOLDER, compiled_cache
 
 ov = pytest.importorskip("openvino")
 
@@ -53,3 +56,60 @@ def test_a_cache_keeps_and_loads_its_blobs(tmp_path):
     assert load_or_compile(ov.Core(), model, "CPU", {}, BlobCache(folder))[1]
     assert not load_or_compile(ov.Core(), model, "CPU", {}, BlobCache(None))[1]  # (no folder: compiled, not kept)
     assert not load_or_compile(ov.Core(), model, "CPU", {}, None)[1]
+
+
+def _openvino_cache_of_an_earlier_version(cache: Path) -> Path:
+    """`cache`/compiled as stop 75's ReID left it: OpenVINO's own model cache (`CACHE_DIR`) of a compiled model."""
+    folder = cache / OPENVINO_CACHE_FOLDER
+    core = ov.Core()
+    core.set_property({"CACHE_DIR": str(folder)})
+    core.compile_model(_tiny_model(), "CPU")
+    assert [path.suffix for path in folder.iterdir()] == [".blob"], "what OpenVINO's cache holds"
+    return folder
+
+
+def test_the_openvino_cache_of_an_earlier_version_is_removed_and_nothing_else(tmp_path, monkeypatch, caplog):
+    """Since stop 76 compiled models are kept in `compiled-blobs/`, no longer in OpenVINO's own cache folder
+    `compiled/` beside the converted models, which stayed on disk, unused, for ever. The cache removes it when it is
+    made, where it holds only OpenVINO's blobs: a folder holding anything else, or a link where it was, is left as it
+    is, and the converted models beside it too."""
+    cache = tmp_path / "cache"
+    monkeypatch.setenv(CACHE_ENV, str(cache))
+    old = _openvino_cache_of_an_earlier_version(cache)
+    (cache / "0123abcd.xml").write_text("a converted model")
+    with caplog.at_level(logging.INFO, logger="tracker.reid.blob_cache"):
+        made = compiled_cache()
+    assert not old.exists() and (cache / "0123abcd.xml").read_text() == "a converted model"
+    assert made.folder == cache / COMPILED_FOLDER
+    assert [r.levelname for r in caplog.records if r.name == "tracker.reid.blob_cache"] == ["INFO"]
+    compile_cached(ov.Core(), _tiny_model(), "CPU", {}, made)  # (the new cache works)
+    assert len(list((cache / COMPILED_FOLDER).glob("*.blob"))) == 1
+    assert compiled_cache().folder == made.folder  # (again: nothing to remove)
+
+    old = _openvino_cache_of_an_earlier_version(cache)
+    (old / "notes.txt").write_text("someone else's")
+    compiled_cache()
+    assert sorted(path.name for path in old.iterdir())[-1] == "notes.txt", "left as it is"
+    shutil.rmtree(old)
+    elsewhere = _openvino_cache_of_an_earlier_version(tmp_path / "other")
+    old.symlink_to(elsewhere, target_is_directory=True)
+    compiled_cache()
+    assert old.is_symlink() and len(list(elsewhere.iterdir())) == 1, "a link and its folder left as they are"
+
+
+def test_an_openvino_cache_that_cannot_be_removed_is_one_warning_not_an_error(tmp_path, monkeypatch, caplog):
+    """A stale folder that cannot be removed (a read-only mount, another owner) costs its disk space only: one
+    warning naming it, and the cache is made all the same."""
+    cache = tmp_path / "cache"
+    monkeypatch.setenv(CACHE_ENV, str(cache))
+    old = _openvino_cache_of_an_earlier_version(cache)
+
+    def refused(self: Path) -> None:
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "rmdir", refused)
+    with caplog.at_level(logging.WARNING, logger="tracker.reid.blob_cache"):
+        made = compiled_cache()
+    assert made.folder == cache / COMPILED_FOLDER and old.is_dir()
+    said = _warnings(caplog)
+    assert len(said) == 1 and said[0].startswith(f"could not remove {old}, OpenVINO's model cache of an earlier"), said

@@ -428,8 +428,8 @@ def set_openvino_pinning(model: Any, ir_path: Path, pinning: bool) -> bool:
         return False
     import openvino as ov
 
-    from tracker.reid.blob_cache import BlobCache, compile_cached
-    from tracker.reid.openvino import compiled_folder
+    from tracker.reid.blob_cache import compile_cached
+    from tracker.reid.openvino import compiled_cache
 
     settings = {name: compiled.get_property(name) for name in _KEPT_PROPERTIES if name in supported}
     settings[_PINNING] = pinning
@@ -437,9 +437,7 @@ def set_openvino_pinning(model: Any, ir_path: Path, pinning: bool) -> bool:
     core = ov.Core()
     # later runs load this compile from its blob (`blob_cache`: yolov8n INT8 at load ~9, 0.4-0.55 s from OpenVINO's
     # cache, 1.7 s compiling; given the file, not a read model, the key is its files' bytes, no model read first)
-    cached = functools.partial(
-        compile_cached, core, device="CPU", settings=settings, cache=BlobCache(compiled_folder())
-    )
+    cached = functools.partial(compile_cached, core, device="CPU", settings=settings, cache=compiled_cache())
     holder.ov_compiled_model = cached(str(xml))
     if callable(getattr(holder, "compile_model", None)):  # ultralytics compiles again per input shape on AMX CPUs
         holder.compile_model = cached

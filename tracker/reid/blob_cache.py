@@ -19,7 +19,9 @@ from __future__ import annotations
 import hashlib
 import io
 import logging
+import os
 import re
+import stat
 import tempfile
 import threading
 from pathlib import Path
@@ -27,7 +29,16 @@ from typing import Any
 
 from tracker.gallery_file import write_atomic
 
-__all__ = ["BLOB_SUFFIX", "KEY_CHARS", "BlobCache", "blob_path", "compile_cached", "load_or_compile", "model_digest"]
+__all__ = [
+    "BLOB_SUFFIX",
+    "KEY_CHARS",
+    "BlobCache",
+    "blob_path",
+    "compile_cached",
+    "load_or_compile",
+    "model_digest",
+    "remove_openvino_cache",
+]
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +50,7 @@ _HASH_CHUNK = 1 << 20  # bytes read at a time while hashing an IR's files
 # so one preprocessing built twice is Convert_1654 ... once and Convert_3986 ... the next time (the operations, their
 # attributes, shapes, weights and tensor names, all hashed, are the same)
 _LAYER_NAME = re.compile(rb'(<layer id="\d+") name="[^"]*"')
+_OPENVINO_BLOB = re.compile(r"\d+\.blob")  # a file of OpenVINO's own model cache (`CACHE_DIR`): its decimal hash
 
 
 class BlobCache:
@@ -154,3 +166,44 @@ def compile_cached(
         `BlobCache`).
     """
     return load_or_compile(core, model, device, settings, cache, model_key)[0]
+
+
+def remove_openvino_cache(folder: Path) -> bool:
+    """Remove `folder` where it is a model cache OpenVINO made (the `CACHE_DIR` an earlier version of this project
+    used, before this blob cache replaced it: left on disk, unused, for ever), told by its content: a folder (not a
+    link to one) holding nothing but regular files named as OpenVINO names its blobs (`<decimal hash>.blob`). A
+    folder holding anything else, or no folder there, is left as it is. The caller gives the one place this project
+    put that cache (`tracker.reid.openvino.compiled_cache`).
+
+    Returns:
+        Whether it was removed.
+    Errors (a file that cannot be removed, a folder that cannot be read) are logged as one warning, never raised:
+    the old folder only costs disk space.
+    """
+    try:
+        if not stat.S_ISDIR(os.lstat(folder).st_mode):
+            return False
+        entries = list(os.scandir(folder))
+    except FileNotFoundError:
+        return False
+    except OSError as exc:
+        log.warning("could not read %s, OpenVINO's model cache of an earlier version (%s): left as it is", folder, exc)
+        return False
+    if not all(entry.is_file(follow_symlinks=False) and _OPENVINO_BLOB.fullmatch(entry.name) for entry in entries):
+        log.debug("left %s as it is: it holds more than OpenVINO's model cache makes", folder)
+        return False
+    try:
+        for entry in entries:
+            Path(entry.path).unlink(missing_ok=True)  # (another process removing it too)
+        folder.rmdir()
+    except FileNotFoundError:  # (removed by another process meanwhile)
+        pass
+    except OSError as exc:
+        log.warning(
+            "could not remove %s, OpenVINO's model cache of an earlier version, now unused (%s): remove it by hand",
+            folder,
+            exc,
+        )
+        return False
+    log.info("removed %s, OpenVINO's model cache of an earlier version (now unused)", folder)
+    return True

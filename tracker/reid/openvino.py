@@ -21,7 +21,7 @@ from typing import Any, SupportsIndex
 import numpy as np
 import torch
 
-from tracker.reid.blob_cache import BlobCache, load_or_compile, model_digest
+from tracker.reid.blob_cache import BlobCache, load_or_compile, model_digest, remove_openvino_cache
 from tracker.reid.compile_worker import CompileWorker
 from tracker.reid.osnet import IMAGENET_MEAN, IMAGENET_STD
 from tracker.reid.thread_choice import ChoiceKey, ThreadChoice
@@ -33,6 +33,7 @@ __all__ = [
     "EXACT_BATCH",
     "OpenVINOForward",
     "cached_model_path",
+    "compiled_cache",
     "compiled_folder",
     "cpu_has_amx",
     "detector_beside",
@@ -71,6 +72,8 @@ COMPILED_FOLDER = "compiled-blobs"  # our cache of compiled models inside the ca
 # `<key>.blob` per model, settings, OpenVINO version and CPU). Not OpenVINO's own (`CACHE_DIR`, stop 75's "compiled"
 # folder): that one sets the whole process's C locale while it reads or writes a blob, so every other thread's default
 # text encoding was ASCII for ~0.4 s a model (a file read there failed with UnicodeDecodeError)
+OPENVINO_CACHE_FOLDER = "compiled"  # that folder of stop 75 (OpenVINO's `CACHE_DIR`), inside the cache folder: removed
+# by `compiled_cache` where it holds only OpenVINO's blobs (`blob_cache.remove_openvino_cache`)
 PIXEL_MAX = 255.0  # uint8 crops: the ImageNet mean and std of [0, 1] pixels scaled to 0..255
 # True while a detector runs on the other cores during this thread's ReID calls (`Tracker.stream` detecting the next
 # frame ahead): each batch then runs on `threads`, not `wide_threads`. Per thread and context (`contextvars`), so a
@@ -213,7 +216,7 @@ class OpenVINOForward:
                 raise ValueError(f"{name} must be >= 0, got {value}")
 
         self._core = ov.Core()
-        self._blobs = BlobCache(compiled_folder())  # (its warnings its own: one per ReID model)
+        self._blobs = compiled_cache()  # (its warnings its own: one per ReID model)
         self._settings: dict[str, object] = dict(COMPILE_SETTINGS)
         if threads > 0:
             self._settings[_THREADS] = threads
@@ -444,6 +447,14 @@ class OpenVINOForward:
         ir.reshape(shape)
         key = f"{self._ir_digest}|{shape}"  # (the reshape of one IR: its digest and the shape name the model)
         return load_or_compile(self._core, ir, "CPU", self._settings_for(batch, wide), self._blobs, key)
+
+
+def compiled_cache() -> BlobCache:
+    """A cache of compiled models' blobs in `compiled_folder()` (one per user: its warnings its own), made after the
+    cache folder's `OPENVINO_CACHE_FOLDER` (OpenVINO's own model cache, which this one replaced in stop 76) is removed
+    where it holds only OpenVINO's blobs (`blob_cache.remove_openvino_cache`: errors logged, never raised)."""
+    remove_openvino_cache(_cache_dir() / OPENVINO_CACHE_FOLDER)
+    return BlobCache(compiled_folder())
 
 
 def compiled_folder() -> Path:
