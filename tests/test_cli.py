@@ -551,7 +551,7 @@ def test_a_video_whose_container_outlasts_its_picture_is_not_said_to_be_damaged_
 
 @pytest.mark.parametrize(
     "case",
-    ["missing", "stdin", "help_word", "version_word",
+    ["missing", "stdin", "help_word", "version_word", "config_word", "track_word", "gallery_verb",
      "later_missing", "later_not_a_video", "later_empty_folder", "text_as_mp4", "empty",
      "truncated_mp4", "bad_key", "bad_value", "bad_yaml", "missing_detector", "text_as_detector",
      "reid_weights_as_detector", "empty_folder_as_detector"],
@@ -575,6 +575,10 @@ def test_user_errors_are_one_line_and_nonzero(case, tmp_path, capfd):
         # (`track help`, `track version` said "no such file or folder: help" alone)
         "help_word": (["help"], "no such file or folder: help (track --help lists the options)"),
         "version_word": (["version"], "no such file or folder: version (track --version prints the version)"),
+        # (`track config`, `track track v.mp4` as `yolo track`, `track ls g.gallery` said "no such file" alone)
+        "config_word": (["config"], "no such file or folder: config (track has no config command: configs/default"),
+        "track_word": (["track", video], "no such file or folder: track (leave the word out: track SOURCE ..."),
+        "gallery_verb": (["ls", "site.gallery"], "no such file or folder: ls (a gallery's: track gallery ls FILE"),
         "later_missing": ([video, str(tmp_path / "nope.mp4")], "nope.mp4"),
         "later_not_a_video": ([video, str(tmp_path / "notes.mp4")], "not a readable video"),
         "later_empty_folder": ([video, str(tmp_path / "no_images")], "holds no images"),

@@ -79,7 +79,20 @@ GLOB_CHARS = "*?["
 _TRAIN_FOLDER = "train"  # a MOTChallenge root's folder of sequences (MOT15/train/TUD-Campus)
 STDIN_NAME = "-"  # what other tools take for standard input (not read here)
 # words typed as a command (`track help`) that name no file: what they are asked for (it said "no such file" alone)
-_COMMAND_WORDS = {"help": "track --help lists the options", "version": "track --version prints the version"}
+_CONFIG_WORD = (
+    "track has no config command: configs/default.yaml holds every key with its default, one comment a key "
+    "(docs/configuration.md); --config FILE and --set KEY=VALUE change them, and each run saves the config it "
+    "tracked with as config.yaml in its folder"
+)
+_COMMAND_WORDS = {
+    "help": "track --help lists the options",
+    "version": "track --version prints the version",
+    "config": _CONFIG_WORD,
+    "cfg": _CONFIG_WORD,  # ultralytics' `yolo cfg`
+    "settings": _CONFIG_WORD,
+    "track": "leave the word out: track SOURCE ... tracks, where yolo track and boxmot track take it",
+    **{verb: f"a gallery's: track gallery {verb} FILE ..." for verb in ("ls", "rm", "prune", "merge", "export")},
+}
 MAX_CONSECUTIVE_FAILURES = 30  # a video that fails this many grabs in a row has ended (truncated or damaged)
 CORRUPT_NUMBERS_KEPT = 20  # positions of the first unreadable frames kept to name them (the count goes on)
 STREAM_RETRIES = 5  # reopen attempts for a dropped webcam/URL stream
