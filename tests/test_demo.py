@@ -165,3 +165,23 @@ def test_a_demo_folder_whose_name_is_not_utf8_is_one_error_not_a_crash(tmp_path)
     assert done.returncode == 2, (done.returncode, said)
     expected = f"demo: error: {tmp_path}/caf\ufffd/demo_clip.mp4: OpenCV cannot open a name that is not UTF-8: choose"
     assert said.startswith(expected) and said.count("\n") == 1 and not out.exists(), said
+
+
+def test_a_demo_without_osnet_says_how_to_give_it_them(tmp_path, monkeypatch, capsys):
+    """A weights folder with a detector and no OSNet: `track`'s note said "pass --set reid.weights=PATH", which `make
+    demo` does not take (`python -m tracker.demo: error: unrecognized arguments`). The demo runs `track` with the
+    fallback `track` would choose (the detector's features for a .pt) and says itself how to give it OSNet."""
+    (tmp_path / "weights").mkdir()
+    (tmp_path / "weights" / "yolo11n.pt").write_bytes(b"")
+    monkeypatch.setenv("TRACKER_WEIGHTS_DIR", str(tmp_path / "weights"))
+    monkeypatch.chdir(tmp_path)
+    ran = []
+    monkeypatch.setattr(demo.subprocess, "call", lambda argv, env: ran.append(argv) or 0)
+    assert demo.main(["--seconds", "0.2", "--out", str(tmp_path / "demo"), "--quiet"]) == 0
+    assert ran and "reid.model=auto" in ran[0], "track would say --set: the demo gives the fallback itself"
+    err = capsys.readouterr().err
+    assert "osnet_x0_25_msmt17.pth" in err and "TRACKER_WEIGHTS_DIR=FOLDER make demo" in err and "--set" not in err
+    ran.clear()
+    (tmp_path / "weights" / "osnet_x0_25_msmt17.pth").write_bytes(b"")  # with OSNet: no fallback, no note
+    assert demo.main(["--seconds", "0.2", "--out", str(tmp_path / "demo2"), "--quiet"]) == 0
+    assert not any(a.startswith("reid.model=") for a in ran[0]) and "osnet" not in capsys.readouterr().err

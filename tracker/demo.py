@@ -20,9 +20,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from tracker.config import load_config
 from tracker.io.mot import make_output_folder
 from tracker.io.opencv_files import NotUTF8Name, opencv_name, read_image
-from tracker.weights import weights_dir
+from tracker.run_config import reid_fallback
+from tracker.weights import OSNET_ZOO_URL, weights_dir
 
 __all__ = ["ClipNotWritten", "find_shared_weights", "main", "make_clip"]
 
@@ -118,6 +120,21 @@ def _weights_overrides(weights: Path | None) -> tuple[list[str], str]:
     return overrides, f"weights from {weights}"
 
 
+def _reid_fallback(overrides: list[str]) -> str | None:
+    """Where OSNet's weights are absent, the `reid.model` fallback `track` would choose, added to `overrides` as
+    the demo's own choice, and the demo's line saying how to give it OSNet (None: found, nothing added). `track`'s
+    own note says `--set reid.weights=PATH`, which the demo does not take."""
+    cfg, note = reid_fallback(load_config(overrides=overrides), asked=False)
+    if note is None:
+        return None
+    overrides.append(f"reid.model={cfg.reid.model}")
+    uses = "the detector's own features" if cfg.reid.model == "auto" else "motion only"
+    return (
+        f"demo: no {OSNET_FILE}, so appearance uses {uses} (reid.model={cfg.reid.model}); for OSNet's ReID get it "
+        f"from {OSNET_ZOO_URL}, put it in a folder with the detector and run `TRACKER_WEIGHTS_DIR=FOLDER make demo`"
+    )
+
+
 def _clip_seconds(text: str) -> float:
     """argparse type of --seconds: a length in (0, MAX_SECONDS] (NaN was a traceback, -5 a 2-frame clip)."""
     try:
@@ -147,7 +164,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     weights = find_shared_weights()
     overrides, origin = _weights_overrides(weights)
+    reid_note = _reid_fallback(overrides)
     print(f"demo: made {clip} ({args.seconds:g} s at {FPS} fps, a pillar sweeps across four people); {origin}")
+    if reid_note is not None:
+        print(reid_note, file=sys.stderr)
     tracked = args.out / "tracked"
     argv_track = [str(clip), "--out", str(tracked), *[a for o in overrides for a in ("--set", o)]]
     if args.quiet:
