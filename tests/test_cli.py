@@ -578,7 +578,7 @@ def test_user_errors_are_one_line_and_nonzero(case, tmp_path, capfd):
         # (`track config`, `track track v.mp4` as `yolo track`, `track ls g.gallery` said "no such file" alone)
         "config_word": (["config"], "no such file or folder: config (track has no config command: configs/default"),
         "track_word": (["track", video], "no such file or folder: track (leave the word out: track SOURCE ..."),
-        "gallery_verb": (["ls", "site.gallery"], "no such file or folder: ls (a gallery's: track gallery ls FILE"),
+        "gallery_verb": (["ls", "site.gallery"], "no such file or folder: ls (the gallery command is track gallery ls"),
         "later_missing": ([video, str(tmp_path / "nope.mp4")], "nope.mp4"),
         "later_not_a_video": ([video, str(tmp_path / "notes.mp4")], "not a readable video"),
         "later_empty_folder": ([video, str(tmp_path / "no_images")], "holds no images"),

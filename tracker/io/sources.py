@@ -84,6 +84,7 @@ _CONFIG_WORD = (
     "(docs/configuration.md); --config FILE and --set KEY=VALUE change them, and each run saves the config it "
     "tracked with as config.yaml in its folder"
 )
+GALLERY_VERBS = ("ls", "rm", "prune", "merge", "export")  # `track gallery`'s commands, typed without `gallery`
 _COMMAND_WORDS = {
     "help": "track --help lists the options",
     "version": "track --version prints the version",
@@ -91,7 +92,7 @@ _COMMAND_WORDS = {
     "cfg": _CONFIG_WORD,  # ultralytics' `yolo cfg`
     "settings": _CONFIG_WORD,
     "track": "leave the word out: track SOURCE ... tracks, where yolo track and boxmot track take it",
-    **{verb: f"a gallery's: track gallery {verb} FILE ..." for verb in ("ls", "rm", "prune", "merge", "export")},
+    **{verb: f"the gallery command is track gallery {verb} FILE ..." for verb in GALLERY_VERBS},
 }
 MAX_CONSECUTIVE_FAILURES = 30  # a video that fails this many grabs in a row has ended (truncated or damaged)
 CORRUPT_NUMBERS_KEPT = 20  # positions of the first unreadable frames kept to name them (the count goes on)
