@@ -276,6 +276,27 @@ def test_a_frame_given_to_update_detections_as_embeddings_says_it_takes_no_frame
     )  # (the refused call changed nothing)
 
 
+@pytest.mark.parametrize("place", ["class_ids", "scores"])
+def test_a_frame_given_as_class_ids_or_scores_says_it_takes_no_frame(place):
+    """`update_detections(boxes, scores, frame)` (BoxMOT's `update(dets, img)`, the frame third) put it into
+    `class_ids`, and `update_detections(boxes, frame)` into `scores`: "class_ids must have shape (N,) with N = 2 (one
+    per row of boxes_xyxy), got (480, 640, 3)", which, unlike the same slip in `embeddings`' place, did not say that
+    the method takes no frame, nor where its size goes."""
+    tracker, reference, looks = twins_after_five_frames()
+    with pytest.raises(
+        ValueError,
+        match=rf"^{place} must have shape \(N,\) with N = 2 .* got \(480, 640, 3\) \(a frame\? update_detections takes "
+        r"no frame: frame_size=frame\.shape\[:2\] for the border rules\)$",
+    ):
+        if place == "class_ids":
+            tracker.update_detections(BOXES + 5, SCORES, FRAME)
+        else:
+            tracker.update_detections(BOXES + 5, FRAME)
+    assert tracker.update_detections(BOXES + 5, SCORES, embeddings=looks) == reference.update_detections(
+        BOXES + 5, SCORES, embeddings=looks
+    )  # (the refused call changed nothing)
+
+
 @pytest.mark.parametrize("name", ["boxes_xyxy", "scores", "class_ids"])
 @pytest.mark.parametrize("kind", ["numpy", "torch"])
 def test_complex_boxes_scores_or_class_ids_are_refused_not_cut_to_their_real_parts(name, kind):

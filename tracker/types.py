@@ -554,11 +554,17 @@ def _within_range(
 def _per_row(values: np.ndarray, name: str, n: int) -> np.ndarray:
     """`values` (one per detection: (N,), or (N, 1) / (1, N) / a scalar holding N of them) as (N,), or ValueError
     naming `name`: another count, or a 2-D array of several columns (an (N, D) array of embeddings given as the third
-    positional argument, `class_ids`, was read as N x D class ids: "class_ids has 48 rows but boxes_xyxy has 3")."""
+    positional argument, `class_ids`, was read as N x D class ids: "class_ids has 48 rows but boxes_xyxy has 3"; a
+    frame there, or in `scores`' place, is told that the method takes none)."""
     flat = values.reshape(-1)
     if len(flat) == n and sum(side > 1 for side in values.shape) <= 1:
         return flat
     hint = " (embeddings? pass them as embeddings=...)" if name == "class_ids" and values.ndim == 2 else ""
+    if values.ndim == 3:
+        from tracker.frames import CHANNELS  # (the error's hint alone: types imports no frame module)
+
+        if values.shape[2] in CHANNELS:  # (update_detections(boxes, scores, frame), BoxMOT's update(dets, img))
+            hint = " (a frame? update_detections takes no frame: frame_size=frame.shape[:2] for the border rules)"
     raise ValueError(f"{name} must have shape (N,) with N = {n} (one per row of boxes_xyxy), got {values.shape}{hint}")
 
 
