@@ -234,6 +234,27 @@ def test_a_file_with_several_unknown_keys_names_them_all_in_one_error(tmp_path):
     assert err == f"{path}: line 2: unknown config key 'detector.confidance'; did you mean 'detector.confidence'?", err
 
 
+def test_a_key_written_dotted_in_a_file_is_told_to_nest_it_under_its_section(tmp_path):
+    """`detector.confidence: 0.3` in a YAML file (the dotted name `--set` takes, copied into a file) was refused as
+    "unknown config key 'detector.confidence'; known keys: device, frame_rate, ..., detector, ...", no line: the key
+    the user wrote is a key of the config, and the error named it unknown. It now says how a file writes it, with its
+    line; another unknown key beside it is still named, and a dotted name that is no key still unknown."""
+    path = tmp_path / "site.yaml"
+    path.write_text("# mine\ndetector.confidence: 0.3\n")
+    err = str(raises_config_error("detector.confidence", lambda: load_config(path)))
+    assert err == (
+        f"{path}: line 2: config key 'detector.confidence' written in one word: a file writes it under its section, "
+        "`detector:` then `confidence: ...` indented below it (the dotted name is --set's)"
+    ), err
+    path.write_text("lifecycle.max_seconds_lost: 5\nnosuch: 1\n")
+    err = str(raises_config_error("lifecycle.max_seconds_lost", lambda: load_config(path)))
+    assert err.startswith(f"{path}: line 1: config key 'lifecycle.max_seconds_lost' written in one word"), err
+    assert err.endswith("also unknown: 'nosuch' (line 2)"), err
+    path.write_text("detector.nosuch: 1\n")
+    err = str(raises_config_error("unknown config key", lambda: load_config(path)))
+    assert "unknown config key 'detector.nosuch'" in err and "written in one word" not in err, err
+
+
 def test_a_files_unknown_key_is_named_with_its_file_and_line_beside_an_overrides_unknown_keys(tmp_path):
     """A mistyped key in the file and others in the overrides (`--set`): the error named the file's key with no file
     and no line (the overrides' keys, named after it, made the error differ from the file's own), where one typo in

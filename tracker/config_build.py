@@ -271,6 +271,13 @@ def _unknown(key: str, cls: type, prefix: str, root: type) -> tuple[ConfigError,
     if (became := REMOVED_KEYS.get(f"{prefix}{key}")) is not None:
         message = f"config key '{prefix}{key}' of an earlier version was {became}"
         return ConfigError(message, key=f"{prefix}{key}"), "a key of an earlier version"
+    if _is_dotted_key(root, f"{prefix}{key}"):  # (`detector.confidence: 0.3` in a file: --set's name copied)
+        section, _, leaf = f"{prefix}{key}".rpartition(".")
+        message = (
+            f"config key '{prefix}{key}' written in one word: a file writes it under its section, `{section}:` then "
+            f"`{leaf}: ...` indented below it (the dotted name is --set's)"
+        )
+        return ConfigError(message, key=f"{prefix}{key}"), f"written in one word: `{section}:` then `{leaf}:`"
     known = [f.name for f in fields(cls)]
     close = _keys_of_sections(cls, key, prefix)
     if not close and prefix:  # (a key of another section had "known keys: ..." of this one, or a near name here)
@@ -312,6 +319,17 @@ def _naming_all_unknown(error: ConfigError, cls: type, data: Any, prefix: str) -
         return error
     also = tuple((str(other.key), None, hint) for other, hint in unknown[1:])
     return ConfigError(error.args[0], key=error.key, index=error.index, also_unknown=also)
+
+
+def _is_dotted_key(root: type, dotted: str) -> bool:
+    """Whether `dotted` (`detector.confidence`, a name with a dot) names a key of the config dataclass `root` that
+    is not a section: a key a YAML mapping wrote in one word rather than nested under its section."""
+    cls: type | None = root
+    *sections, leaf = dotted.split(".")
+    for name in sections:
+        field = next((f for f in fields(cls) if f.name == name), None) if cls is not None else None
+        cls = None if field is None else _section_class(field)
+    return bool(sections) and cls is not None and any(f.name == leaf and _section_class(f) is None for f in fields(cls))
 
 
 def _keys_of_sections(cls: type, key: str, prefix: str) -> list[str]:

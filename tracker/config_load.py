@@ -395,12 +395,17 @@ def _key_line(text: str, key: str | None, index: tuple[int, ...] = ()) -> int | 
         return None
     node: Any = yaml.compose(text, Loader=_UniqueKeyLoader)  # (the text loaded: no YAMLError here)
     line = None
-    for part in key.split("."):
+    parts = key.split(".")
+    for at, part in enumerate(parts):
         found = isinstance(node, yaml.MappingNode) and next(
             ((k, v) for k, v in node.value if isinstance(k, yaml.ScalarNode) and k.value == part), None
         )
+        rest = ".".join(parts[at:])  # (`detector.confidence: 0.3`: the key written in one word, not nested)
+        written = isinstance(node, yaml.MappingNode) and next(
+            (k for k, _ in node.value if isinstance(k, yaml.ScalarNode) and k.value == rest and rest != part), None
+        )
         if not found:
-            return line
+            return written.start_mark.line + 1 if written else line
         line, node = found[0].start_mark.line + 1, found[1]
     for position in index:
         if not isinstance(node, yaml.SequenceNode) or position >= len(node.value):
