@@ -514,26 +514,33 @@ def test_gallery_rm_of_an_id_given_twice_removes_it_once(tmp_path, capsys):
     assert "no identity 7 in" in capsys.readouterr().err, "named once"
 
 
-def _unsaveable(tmp_path, how: str):
+def _unsaveable(tmp_path, monkeypatch, how: str):
     """A gallery path no save can write: under a regular file (refused even to root), or in a folder of mode 0o500
-    (root passes permissions: skipped then)."""
+    (root passes permissions, so there a file made in that folder is refused as the kernel refuses a user: EACCES)."""
     if how == "under_a_file":
         (tmp_path / "notes.txt").write_text("a file, not a folder")
         return tmp_path / "notes.txt" / "site.gallery", f"{tmp_path / 'notes.txt'} is a file, not a folder"
-    if os.geteuid() == 0:
-        pytest.skip("running as root, which writes into a folder of mode 0o500 all the same")
     folder = tmp_path / "read_only"
     folder.mkdir(mode=0o500)
+    if os.geteuid() == 0:
+        real_open = os.open
+
+        def as_a_user(path, flags, *args, **kwargs):
+            if flags & os.O_CREAT and Path(os.fsdecode(path)).parent == folder:
+                raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), os.fsdecode(path))
+            return real_open(path, flags, *args, **kwargs)
+
+        monkeypatch.setattr(os, "open", as_a_user)
     return folder / "site.gallery", f"{folder} is not writable"
 
 
 @pytest.mark.parametrize("how", ["under_a_file", "read_only_folder"])
-def test_a_gallery_that_cannot_be_saved_stops_track_before_any_frame(colour_models, tmp_path, capsys, how):
+def test_a_gallery_that_cannot_be_saved_stops_track_before_any_frame(colour_models, tmp_path, monkeypatch, capsys, how):
     """`track cam.avi --gallery notes.txt/site.gallery` tracked the whole video and only then failed to save the
     gallery ("could not be saved: Not a directory"); now one error line naming the gallery and its folder, exit
     status 2, before any frame (nothing written)."""
     video = write_video(tmp_path / "cam1.avi", scene()[:5])
-    gallery, why = _unsaveable(tmp_path, how)
+    gallery, why = _unsaveable(tmp_path, monkeypatch, how)
     out = tmp_path / "o"
     try:
         assert main([str(video), "--gallery", str(gallery), "--out", str(out), *ARGS]) == 2
