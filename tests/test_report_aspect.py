@@ -105,6 +105,7 @@ def test_exact_boxes_std_position_0_are_reported_as_measured_without_a_numpy_war
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         result = run(noisy_walkers, 30, "motion.std_position=0", "motion.report_aspect_weighting=false")
+    assert [sorted(f) for f in result] == [[0, 1, 2]] * 30, "each walker reported on each frame (the widths below)"
     rng = np.random.default_rng(5)
     for f in range(30):
         detected = noisy_walkers(f, rng)
