@@ -770,7 +770,7 @@ def test_dict_overrides_and_replace_are_validated():
 
 def test_a_failed_override_leaves_the_config_alone():
     cfg = TrackerConfig()
-    with pytest.raises(ConfigError):
+    with pytest.raises(ConfigError, match=r"^appearance\.bank_capacity: -1 is out of range \[1, 100000\]$"):
         cfg.replace(["appearance.bank_capacity=-1"])
     assert cfg == TrackerConfig()
     assert cfg.replace(["appearance.bank_capacity=5"]).appearance.bank_capacity == 5

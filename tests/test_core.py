@@ -1253,7 +1253,7 @@ def test_tracked_objects_made_many_at_once_equal_those_made_one_by_one():
     one_by_one = [TrackedObject(*values) for values in zip(*fields, strict=True)]
     assert many == one_by_one and [type(o) for o in many] == [TrackedObject] * 3
     assert [o.global_id for o in many] == [None, 4, None] and many[1].xyxy.tolist() == [4.0, 5.0, 6.0, 7.0]
-    with pytest.raises(AttributeError):  # still frozen
+    with pytest.raises(dataclasses.FrozenInstanceError, match="cannot assign to field 'score'"):  # still frozen
         many[0].score = 0.1
 
 

@@ -95,12 +95,12 @@ def test_smallest_and_largest_are_ndarray_min_and_max(array, axis):
 
 
 def test_smallest_of_nothing_raises_as_ndarray_min():
-    with pytest.raises(ValueError):
-        np.zeros(0).min()
-    with pytest.raises(ValueError):
-        smallest(np.zeros(0))
-    with pytest.raises(ValueError):
-        largest(np.zeros(0))
+    for reduce, ours in (("minimum", smallest), ("maximum", largest)):
+        empty = f"^zero-size array to reduction operation {reduce} which has no identity$"
+        with pytest.raises(ValueError, match=empty):
+            getattr(np.zeros(0), reduce[:3])()
+        with pytest.raises(ValueError, match=empty):
+            ours(np.zeros(0))
 
 
 @pytest.mark.parametrize(

@@ -294,7 +294,7 @@ def test_write_mot_rows_leaves_the_old_file_when_its_frames_fail(tmp_path: Path)
         write_mot_rows(path, failing())
     assert path.read_bytes() == before
     assert not list(tmp_path.glob("*.partial"))
-    with pytest.raises(RuntimeError):
+    with pytest.raises(RuntimeError, match=r"^the source failed at frame 2$"):
         write_mot_rows(tmp_path / "new.txt", failing())
     assert not (tmp_path / "new.txt").exists()
 
