@@ -1731,8 +1731,9 @@ def test_an_unreachable_ray_address_fails_at_once(tmp_path, capsys, monkeypatch)
 def test_batch_help_says_a_missing_address_reads_ray_address_first(capsys):
     """`track batch --help` said `--address` defaults to "a local Ray", while a batch without it joins the cluster
     at $RAY_ADDRESS where that is set (docs/batch.md, and `track eval --engine ray`'s help, say so)."""
-    with pytest.raises(SystemExit):
+    with pytest.raises(SystemExit) as stopped:
         main(["batch", "--help"])
+    assert stopped.value.code == 0, stopped.value.code  # (--help exits 0)
     said = " ".join(capsys.readouterr().out.split())
     assert "default: $RAY_ADDRESS, else a local Ray" in said, said
 

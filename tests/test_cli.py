@@ -955,8 +955,9 @@ def test_detecting_ahead_gives_the_same_outputs(fake_models, tmp_path, monkeypat
 
 def test_help_names_every_subcommand(capsys):
     """`track --help` is where a new user looks: it must name batch and gallery as well as eval and compare."""
-    with pytest.raises(SystemExit):
+    with pytest.raises(SystemExit) as stopped:
         main(["--help"])
+    assert stopped.value.code == 0, stopped.value.code  # (--help exits 0)
     text = " ".join(capsys.readouterr().out.split())
     assert all(f"track {name}" in text for name in ("eval", "compare", "batch", "gallery"))
 
@@ -1012,8 +1013,9 @@ def test_help_and_usage_errors_do_not_import_torch(tmp_path):
 
 def test_compare_help_names_both_peer_families(capsys):
     """`track compare` runs BoxMOT's trackers too where BoxMOT is installed: its help must not say Ultralytics' only."""
-    with pytest.raises(SystemExit):
+    with pytest.raises(SystemExit) as stopped:
         main(["compare", "--help"])
+    assert stopped.value.code == 0, stopped.value.code  # (--help exits 0)
     text = " ".join(capsys.readouterr().out.split())
     assert "BoxMOT's" in text and "Ultralytics'" in text and "beside Ultralytics' trackers" not in text
 
@@ -1978,8 +1980,9 @@ def test_a_source_after_the_class_ids_is_told_to_come_first(tmp_path, capfd):
             f"word after it as an id, so give the sources first (track {source} --classes 0 ...)"
         ), err
     for word in ("0.5", "person"):
-        with pytest.raises(SystemExit):
+        with pytest.raises(SystemExit) as stopped:
             main(["walk.mp4", "--classes", word])
+        assert stopped.value.code == 2, stopped.value.code  # (a usage error: exit status 2)
         assert "not a name, got" in capfd.readouterr().err
 
 
@@ -2009,8 +2012,9 @@ def test_a_set_whose_value_is_a_word_of_its_own_is_told_to_join_them(command, ca
         "error: argument --set: must be KEY=VALUE in one word, got 'detector.confidence' "
         "(--set detector.confidence=VALUE: no space around =, quotes around a value with spaces)"
     ), err
-    with pytest.raises(SystemExit):
+    with pytest.raises(SystemExit) as stopped:
         main([*command, "--set", "detector.confidence=0.3", "--set"])  # (a KEY=VALUE passes; the bare --set stops)
+    assert stopped.value.code == 2, stopped.value.code  # (a usage error: exit status 2)
     assert "expected one argument" in capfd.readouterr().err
 
 
@@ -2054,8 +2058,9 @@ def test_ultralytics_key_value_words_and_options_are_told_ours(tmp_path, monkeyp
     err = capfd.readouterr().err
     assert "a=b.mp4" in err and "--set" not in err, err
     for option, says in (("--tracker", "--config FILE"), ("--project", "--out DIR"), ("--save-txt", "no option")):
-        with pytest.raises(SystemExit):
+        with pytest.raises(SystemExit) as stopped:
             main(["walk.mp4", option, "x"])
+        assert stopped.value.code == 2, stopped.value.code  # (a usage error: exit status 2)
         err = capfd.readouterr().err.strip().splitlines()[-1]
         assert err.startswith(
             f"track: error: {option} is not an option of track: for ultralytics' {option}, give {says}"
@@ -2079,8 +2084,9 @@ def test_options_a_user_guesses_are_told_ours(given, says, tmp_path, monkeypatch
     --output res", `--no-show` the same, and `--show=False` argparse's "ignored explicit argument 'False'": none
     said what to give. Each is one usage error naming ours, before anything loads."""
     monkeypatch.chdir(tmp_path)
-    with pytest.raises(SystemExit):
+    with pytest.raises(SystemExit) as stopped:
         main(["walk.mp4", *given])
+    assert stopped.value.code == 2, stopped.value.code  # (a usage error: exit status 2)
     err = capfd.readouterr().err.strip().splitlines()[-1]
     assert err == f"track: error: {says}", err
     assert not (tmp_path / "res").exists()
@@ -2096,8 +2102,9 @@ def test_boxmot_track_options_are_told_ours(command, tmp_path, monkeypatch, capf
     monkeypatch.chdir(tmp_path)
     prog = "track batch" if command else "track"
     for option, says in BOXMOT_OPTIONS.items():
-        with pytest.raises(SystemExit):
+        with pytest.raises(SystemExit) as stopped:
             main([*command, "walk.mp4", option, "x"])
+        assert stopped.value.code == 2, stopped.value.code  # (a usage error: exit status 2)
         err = capfd.readouterr().err.strip().splitlines()[-1]
         assert err == f"{prog}: error: {option} is not an option of {prog}: for BoxMOT's {option}, give {says}", err
     assert "--yolo-model" in BOXMOT_OPTIONS and "--tracking-method" in BOXMOT_OPTIONS and "--save" in BOXMOT_OPTIONS

@@ -246,8 +246,9 @@ def test_model_is_the_detector_weights_option(clip, tmp_path, monkeypatch, fake_
     assert main([str(clip), "--model", str(weights), "--max-frames", "2", "--out", str(tmp_path / "m"), "-q"]) == 0
     assert fake_models[-1].detector.model == str(weights)
     for command in ([], ["batch", "--out", str(tmp_path / "batch")]):  # (`track batch --model` too)
-        with pytest.raises(SystemExit):
+        with pytest.raises(SystemExit) as stopped:
             main([*command, str(clip), "--model", "a.pt", "--set", "detector.model=b.pt"])
+        assert stopped.value.code == 2, stopped.value.code  # (a usage error: exit status 2)
         err = capsys.readouterr().err
         assert "--model and --set detector.model=b.pt say different things" in err, err
 
@@ -461,8 +462,9 @@ def test_each_peer_option_is_told_ours_or_why_there_is_none(option, tmp_path, mo
     """Each of these was "unrecognized arguments"; now one line says what to give here, or why nothing, before
     anything loads."""
     monkeypatch.chdir(tmp_path)
-    with pytest.raises(SystemExit):
+    with pytest.raises(SystemExit) as stopped:
         main(["walk.mp4", option, "1"])
+    assert stopped.value.code == 2, stopped.value.code  # (a usage error: exit status 2)
     err = capfd.readouterr().err.strip().splitlines()[-1]
     assert err.startswith(f"track: error: {option} is not an option of track: {PEER_TOLD[option]}"), err
     assert option.replace("_", "-") in PEER_OPTIONS or "dashes" in err or "BoxMOT" in err
@@ -484,8 +486,9 @@ def test_options_of_track_alone_are_refused_by_its_other_commands(command, optio
     each says so and what does it, instead of "unrecognized arguments"."""
     monkeypatch.chdir(tmp_path)
     prog = f"track {command[0]}"
-    with pytest.raises(SystemExit):
+    with pytest.raises(SystemExit) as stopped:
         main([*command, *(["walk.mp4"] if command[0] == "batch" else []), option, "2"])
+    assert stopped.value.code == 2, stopped.value.code  # (a usage error: exit status 2)
     err = capfd.readouterr().err.strip().splitlines()[-1]
     assert err.startswith(f"{prog}: error: {option} is an option of track, not of {prog}: {says}"), err
     assert not (tmp_path / "out").exists()
@@ -565,8 +568,9 @@ def test_track_gallery_is_not_told_to_give_a_set_it_has_not(tmp_path, monkeypatc
     """`track gallery ls FILE --model x` is no tracking command: it is not told "--set detector.model=PATH", an
     option it does not take."""
     monkeypatch.chdir(tmp_path)
-    with pytest.raises(SystemExit):
+    with pytest.raises(SystemExit) as stopped:
         main(["gallery", "ls", "site.gallery", "--model", "x.pt"])
+    assert stopped.value.code == 2, stopped.value.code  # (a usage error: exit status 2)
     err = capfd.readouterr().err
     assert "unrecognized arguments: --model x.pt" in err and "--set" not in err, err
 

@@ -1892,8 +1892,9 @@ def test_verbose_prints_the_trackers_info_lines_and_error_tracebacks(command, tm
     """`track eval --verbose` (and compare's) was a usage error: only `track` and `track batch` had it, so the
     tracker's INFO lines (each sequence's inputs made, its ms per frame) and an error's traceback could not be seen.
     Now it means what `track`'s does, and `--help` lists it."""
-    with pytest.raises(SystemExit):
+    with pytest.raises(SystemExit) as stopped:
         command(["--help"])
+    assert stopped.value.code == 0, stopped.value.code  # (--help exits 0)
     assert "--verbose" in capsys.readouterr().out
     _walking_box_sequence(tmp_path / "data")
     argv = ["--data", str(tmp_path / "data"), "--cache-dir", str(tmp_path / "cache"), "--quiet"]
@@ -2059,8 +2060,9 @@ def test_the_same_sequences_given_twice_in_another_order_are_one_value(compare, 
     for again in (["B", "A"], ["A", "B", "B"]):
         args = parser.parse_args(["--data", "x", "--sequences", "A", "B", "--sequences", *again])
         assert set(args.sequences) == {"A", "B"}
-    with pytest.raises(SystemExit):
+    with pytest.raises(SystemExit) as stopped:
         parser.parse_args(["--data", "x", "--sequences", "A", "B", "--sequences", "A", "C"])
+    assert stopped.value.code == 2, stopped.value.code  # (a usage error: exit status 2)
     assert "--sequences A B and --sequences A C say different things" in capsys.readouterr().err
 
 

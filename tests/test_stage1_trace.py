@@ -109,7 +109,8 @@ def test_frames_to_the_end_and_a_seqinfo_path_are_understood(tmp_path, capsys):
     the sequence."""
     tool = load_tool("stage1_trace")
     assert tool._frames("3-") == (3, None) and tool._frames("3") == (3, 3) and tool._frames("3-5") == (3, 5)
-    with pytest.raises(SystemExit):
+    with pytest.raises(SystemExit) as stopped:
         tool.main([str(tmp_path / "seq" / "seqinfo.ini"), "--ids", "1"])
+    assert stopped.value.code == 2, stopped.value.code  # (a usage error: exit status 2)
     err = capsys.readouterr().err
     assert f"no such folder: {tmp_path / 'seq'}" in err and "--data" not in err, err

@@ -841,8 +841,9 @@ def test_eval_mot17_help_shows_data_optional_with_the_folder_it_falls_back_to(co
     assert stop.value.code == 0
     assert f"usage: track {'compare' if compare else 'eval'} [-h] [--data DIR] " in said, said
     assert f"default {tmp_path / 'elsewhere' / 'data' / 'MOT17'}" in said, said
-    with pytest.raises(SystemExit):
+    with pytest.raises(SystemExit) as stopped:
         (compare_main if compare else eval_main)(["--help"])
+    assert stopped.value.code == 0, stopped.value.code  # (--help exits 0)
     assert "[-h] --data DIR " in " ".join(capsys.readouterr().out.split()), "required in `track eval` itself"
 
 

@@ -340,8 +340,9 @@ def test_eval_reports_each_variant(shared, tmp_path, capsys):
     assert (out / "pan20" / "ours" / "TUD-Campus+pan20.txt").is_file()
     printed = capsys.readouterr().out
     assert "pan20" in printed and "drop2" in printed
-    with pytest.raises(SystemExit):
+    with pytest.raises(SystemExit) as stopped:
         eval_main([*argv, "--variants", "pan21"])
+    assert stopped.value.code == 2, stopped.value.code  # (a usage error: exit status 2)
     assert "unknown variant 'pan21'" in capsys.readouterr().err
 
 
