@@ -92,6 +92,8 @@ def test_demo_runs_offline_and_ids_survive_the_pillar(shared, tmp_path):
     cap.release()
     rows = read_mot_rows(tmp_path / "demo" / "tracked" / "demo_clip.txt")
     assert len(np.unique(rows[:, 1])) >= 3
+    born = {int(i): int(rows[rows[:, 1] == i, 0].min()) for i in np.unique(rows[:, 1])}
+    assert set(born.values()) == {1}, f"an ID born after frame 1: someone back from the pillar got a new one {born}"
     lines = (tmp_path / "demo" / "tracked" / "demo_clip.jsonl").read_text().splitlines()
     recovered = {t["id"] for line in lines for t in json.loads(line)["tracks"] if t["recovered"]}
     assert recovered, "some ID comes back after the pillar"
