@@ -11,7 +11,10 @@ A blob is `<folder>/<key>.blob`, `<key>` the first `KEY_CHARS` hex digits of a S
 blob valid: the model (`model_digest`: its IR files' bytes, or the serialized in-memory model; or a digest the caller
 gives), the device, the compile settings, OpenVINO's version and the CPU (its name and optimisation capabilities: a
 home folder may be shared by machines). A blob is written atomically (temp file + rename), so a reader never sees
-half of one; one that cannot be imported (damaged, cut short, another build) is compiled again and rewritten.
+half of one; one that cannot be imported (damaged, cut short, another build) is compiled again and rewritten. The file
+begins with the SHA-256 of the exported model after it (`BLOB_FORMAT`), checked before the import: OpenVINO imported a
+blob whose weights were overwritten without complaint, and the model then computed garbage (OSNet's embeddings ~1e13
+off, silently).
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from typing import Any
 from tracker.gallery_file import write_atomic
 
 __all__ = [
+    "BLOB_FORMAT",
     "BLOB_SUFFIX",
     "KEY_CHARS",
     "BlobCache",
@@ -44,6 +48,9 @@ log = logging.getLogger(__name__)
 
 KEY_CHARS = 32  # hex digits of the SHA-256 key kept in a blob's file name (128 bits: no two keys meet)
 BLOB_SUFFIX = ".blob"  # a compiled model's file: <key>.blob
+BLOB_FORMAT = "sha256+export"  # a blob file's layout, part of its key: the SHA-256 of the export, then the export
+# (earlier versions' bare exports, which cannot be checked, are not read: their keys were other)
+_CHECKSUM_BYTES = hashlib.sha256().digest_size  # the checksum at the start of a blob file
 _CPU_PROPERTIES = ("FULL_DEVICE_NAME", "OPTIMIZATION_CAPABILITIES")  # what tells one CPU's blobs from another's
 _HASH_CHUNK = 1 << 20  # bytes read at a time while hashing an IR's files
 # Layer names left out of a serialized model's hash: OpenVINO numbers the nodes it makes with a process-wide counter,
@@ -108,7 +115,8 @@ def blob_path(core: Any, folder: Path, model_key: str, device: str, settings: di
     import openvino as ov
 
     cpu = [str(core.get_property("CPU", name)) for name in _CPU_PROPERTIES]
-    parts = [model_key, device, *(f"{name}={settings[name]}" for name in sorted(settings)), ov.get_version(), *cpu]
+    named = [f"{name}={settings[name]}" for name in sorted(settings)]
+    parts = [BLOB_FORMAT, model_key, device, *named, ov.get_version(), *cpu]
     return folder / f"{hashlib.sha256(chr(0).join(parts).encode()).hexdigest()[:KEY_CHARS]}{BLOB_SUFFIX}"
 
 
@@ -127,15 +135,19 @@ def load_or_compile(
     except OSError as exc:
         cache.warn_once("could not read the compiled OpenVINO models in %s (%s): compiling them", exc)
     else:
-        try:
-            return core.import_model(blob, device, settings), True
-        except RuntimeError as exc:  # damaged, cut short, or another build's: compiled and rewritten below
-            reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
-            log.warning("could not load the compiled model %s (%s): compiling it again", path, reason)
+        checksum, export = blob[:_CHECKSUM_BYTES], blob[_CHECKSUM_BYTES:]
+        reason = "damaged: its checksum does not match"  # (OpenVINO imports a damaged export, and runs it)
+        if hashlib.sha256(export).digest() == checksum:
+            try:
+                return core.import_model(export, device, settings), True
+            except RuntimeError as exc:  # another build's, or cut short where it was made: compiled again below
+                reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+        log.warning("could not load the compiled model %s (%s): compiling it again", path, reason)
     compiled = core.compile_model(model, device, settings)
     try:
         exported = compiled.export_model()  # (an `io.BytesIO` in OpenVINO 2026, bytes before)
-        blob = exported.getvalue() if isinstance(exported, io.BytesIO) else bytes(exported)
+        export = exported.getvalue() if isinstance(exported, io.BytesIO) else bytes(exported)
+        blob = hashlib.sha256(export).digest() + export
         write_atomic(path, blob, subject=f"the compiled OpenVINO model {path}")
     except OSError as exc:  # a read-only or full home is no reason to fail: compile again next time
         cache.warn_once("could not keep the compiled OpenVINO models in %s (%s): compiling them each run", exc)
@@ -161,8 +173,9 @@ def compile_cached(
     Returns:
         The `openvino.CompiledModel`.
     Raises:
-        RuntimeError: OpenVINO cannot compile the model. A blob that cannot be imported is compiled again and
-        rewritten (one warning); a folder that cannot be read or written only costs the cache (one warning a
+        RuntimeError: OpenVINO cannot compile the model. A blob that cannot be imported, or whose checksum does not
+        match (`BLOB_FORMAT`), is compiled again and rewritten (one warning); a folder that cannot be read or
+        written only costs the cache (one warning a
         `BlobCache`).
     """
     return load_or_compile(core, model, device, settings, cache, model_key)[0]
