@@ -387,6 +387,35 @@ def test_reid_half_computes_in_bf16_only_where_the_cpu_has_amx(shared_weights, m
         assert precision == (default if amx else str(ov.Type.f32))
 
 
+@pytest.mark.parametrize("probe", ["missing", "failing"])
+def test_reid_half_where_pytorch_cannot_tell_whether_the_cpu_has_amx_computes_fp32_and_says_why(
+    shared_weights, monkeypatch, caplog, probe
+):
+    """A PyTorch without `torch.cpu._is_amx_tile_supported` (older or newer than the tracker's), or one whose check
+    fails: the ReID computes fp32 (unknown counts as absent), and the log line says the precision and that AMX is
+    unknown, and why: it said "no AMX on this CPU" (on an AMX CPU too), and a check failing otherwise than with a
+    RuntimeError (a missing binding's AttributeError) stopped the run."""
+    ov = pytest.importorskip("openvino")
+
+    def fails():
+        raise AttributeError("module 'torch._C._cpu' has no attribute '_is_amx_tile_supported'")
+
+    if probe == "missing":
+        monkeypatch.delattr(torch.cpu, "_is_amx_tile_supported", raising=False)
+    else:
+        monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", fails, raising=False)
+    with caplog.at_level(logging.INFO, logger="tracker.reid.openvino"):
+        embedder = osnet(shared_weights, "reid.backend=openvino", "reid.half=true")
+    assert embedder.model.compiled_settings(1)["INFERENCE_PRECISION_HINT"] == str(ov.Type.f32)
+    said = [r.getMessage() for r in caplog.records if r.getMessage().startswith("ReID on OpenVINO")]
+    why = (
+        "this PyTorch has no torch.cpu._is_amx_tile_supported"
+        if probe == "missing"
+        else "PyTorch's check failed: AttributeError: module 'torch._C._cpu' has no attribute '_is_amx_tile_supported'"
+    )
+    assert said == [f"ReID on OpenVINO (CPU, fp32: reid.half, AMX unknown: {why})"], said
+
+
 @pytest.mark.parametrize("half", ["true", "false"])
 def test_openvino_wide_batches_run_on_more_threads_with_the_same_embeddings(shared, shared_weights, half):
     """`reid.wide_from=K`: static batches of K crops or more are compiled with `reid.wide_threads` inference threads,

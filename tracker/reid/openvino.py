@@ -32,6 +32,7 @@ __all__ = [
     "COMPILE_SETTINGS",
     "EXACT_BATCH",
     "OpenVINOForward",
+    "amx_unknown",
     "cached_model_path",
     "compiled_cache",
     "compiled_folder",
@@ -97,14 +98,29 @@ def detector_beside() -> Iterator[None]:
 def cpu_has_amx() -> bool:
     """Whether this CPU has AMX tiles this process may use (OpenVINO's fast bf16 path), as PyTorch reports it:
     `torch.cpu._is_amx_tile_supported` (CPUID and the kernel's permission). False where this PyTorch has no such
-    check, or it fails: unknown counts as absent (fp32, the precision every CPU computes alike)."""
+    check, or it fails: unknown counts as absent (fp32, the precision every CPU computes alike; `amx_unknown` says
+    why)."""
+    return _amx_probe()[0]
+
+
+def amx_unknown() -> str | None:
+    """Why this process cannot tell whether the CPU has AMX (`cpu_has_amx` then answers False): this PyTorch has no
+    `torch.cpu._is_amx_tile_supported` (older or newer than the tracker's), or the check failed (its error); None
+    where PyTorch answered."""
+    return _amx_probe()[1]
+
+
+def _amx_probe() -> tuple[bool, str | None]:
+    """(AMX usable, why unknown or None): `torch.cpu._is_amx_tile_supported`'s answer, False where it cannot be had
+    (no such check; any error it raises: a PyTorch whose binding is missing raised AttributeError, which stopped the
+    run)."""
     probe = getattr(torch.cpu, "_is_amx_tile_supported", None)
     if probe is None:
-        return False
+        return False, "this PyTorch has no torch.cpu._is_amx_tile_supported"
     try:
-        return bool(probe())
-    except RuntimeError:
-        return False
+        return bool(probe()), None
+    except Exception as exc:  # (unknown counts as absent: whatever the check raised, the ReID runs fp32)
+        return False, f"PyTorch's check failed: {type(exc).__name__}: {exc}"
 
 
 def openvino_available() -> bool:
@@ -230,7 +246,9 @@ class OpenVINOForward:
             amx = half and cpu_has_amx()
             if not amx:
                 self._settings[_PRECISION] = "f32"
-            why = "reid.half, AMX" if amx else ("reid.half, no AMX on this CPU" if half else "reid.half=false")
+            unknown = None if amx else amx_unknown()
+            found = "AMX" if amx else (f"AMX unknown: {unknown}" if unknown else "no AMX on this CPU")
+            why = f"reid.half, {found}" if half else "reid.half=false"
             log.info("ReID on OpenVINO (CPU, %s: %s)", "OpenVINO's precision, bf16" if amx else "fp32", why)
         self._ir: Any = _with_preprocessing(ov, ir)  # (an `openvino.Model`, as `_model`'s)
         self._ir_digest = model_digest(self._ir)  # (each static batch's key: this and its shape)
