@@ -3435,4 +3435,32 @@ def test_track_refuses_an_out_that_holds_a_batch(tmp_path):
     track_many([video], EVERY_FRAME, out, progress=False, make_tracker=fake_tracker)
     with pytest.raises(ValueError, match=re.escape(f"{out} holds a `track batch` run (cam/{NOTE_NAME})")):
         check_output_paths(out, [str(video)], {}, save_video=False)
-    check_output_paths(out / "cam", [str(video)], {}, save_video=False)  # (a folder of its own: not refused here)
+    with pytest.raises(ValueError, match=re.escape(f"--out {out / 'cam'} is in {out / 'cam'}, a video's folder")):
+        check_output_paths(out / "cam", [str(video)], {}, save_video=False)  # (`refuse_out_in_batch_folder`)
+
+
+@pytest.mark.parametrize(
+    "under", ["site/cam", "site/cam/sub/", "link/cam/"], ids=["video-folder", "below-it", "through-a-link"]
+)
+def test_track_refuses_an_out_in_a_video_folder_of_a_batch(under, tmp_path, capsys, monkeypatch):
+    """`track x.avi --out runs/site/cam` (a video's folder of a `track batch` run, or a folder in it, or either through
+    a link) was taken: x's files went in beside the batch's, its summary.json and config.yaml replaced the video's,
+    the batch's re-run then reused the folder as its own (its batch.json unchanged), and a re-run after a config
+    change replaced it whole, x's outputs with it. One error naming the folder as given, the batch's video folder and
+    what to do, before anything is tracked; the batch's files are left as they were."""
+    video, site = clip(tmp_path / "cam.avi", 0, 3), tmp_path / "site"
+    track_many([video], EVERY_FRAME, site, progress=False, make_tracker=fake_tracker)
+    (tmp_path / "link").symlink_to(site)
+    before = {p.name: p.read_bytes() for p in (site / "cam").iterdir()}
+    monkeypatch.chdir(tmp_path)
+    other = clip(tmp_path / "x.avi", 30, 3)
+    missing = tmp_path / "no-such-detector.pt"  # (before the fix: the run went on to the models, refused here)
+    assert main([str(other), "--out", under, "--no-save-video", "--set", f"detector.model={missing}"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    shown = Path(under.split("/sub")[0].rstrip("/"))
+    assert err == [
+        f"track: error: --out {Path(under)} is in {shown}, a video's folder of a `track batch` run (its {NOTE_NAME}), "
+        "which the batch's re-run replaces whole, this run's outputs with it: choose another --out, outside the "
+        "batch's videos' folders (beside them in its --out, or elsewhere)"
+    ], err
+    assert {p.name: p.read_bytes() for p in (site / "cam").iterdir()} == before, "the batch's files are untouched"

@@ -15,6 +15,7 @@ __all__ = [
     "EVAL_RUN_FILES",
     "batch_video_folder",
     "refuse_gallery_in_batch_folder",
+    "refuse_out_in_batch_folder",
 ]
 
 CONFIG_NAME = "config.yaml"  # the config a run tracked with, one for its folder (`track SOURCE --config` reads it)
@@ -44,14 +45,45 @@ def refuse_gallery_in_batch_folder(gallery: Path) -> None:
     Raises:
         ValueError: naming the gallery, the video's folder and where to keep the gallery instead.
     """
-    real = Path(os.path.realpath(gallery))
-    folder = next((p for p in real.parents if (p / BATCH_NOTE_NAME).is_file()), None)
-    if folder is None:
+    shown = _video_folder_above(gallery, itself=False)
+    if shown is None:
         return
-    # the folder as the user named it, where the path given passes through it
-    shown = next((above for above in gallery.parents if os.path.realpath(above) == str(folder)), folder)
     raise ValueError(
         f"--gallery {gallery} is in {shown}, a video's folder of a `track batch` run (its {BATCH_NOTE_NAME}), which "
         "the batch's re-run replaces whole, the gallery with it: keep the gallery outside the batch's videos' "
         "folders (beside them in its --out, or elsewhere)"
     )
+
+
+def refuse_out_in_batch_folder(out: Path) -> None:
+    """Refuse a `track --out` that is a video's folder of a `track batch` run, or a folder in one (it or a folder
+    above it, links resolved, holds `BATCH_NOTE_NAME`): the run's files went in beside the video's (its summary.json
+    and config.yaml replaced), the batch's re-run reused the folder as its own, and one after a config change
+    replaced it whole, the run's outputs with it. `track batch` and `track eval` refuse such a folder (its
+    config.yaml); the batch's `--out` itself is refused by `batch_video_folder`'s check.
+
+    Raises:
+        ValueError: naming `out`, the video's folder (as given) and where to write instead.
+    """
+    shown = _video_folder_above(out, itself=True)
+    if shown is None:
+        return
+    raise ValueError(
+        f"--out {out} is in {shown}, a video's folder of a `track batch` run (its {BATCH_NOTE_NAME}), which the "
+        "batch's re-run replaces whole, this run's outputs with it: choose another --out, outside the batch's videos' "
+        "folders (beside them in its --out, or elsewhere)"
+    )
+
+
+def _video_folder_above(path: Path, itself: bool) -> Path | None:
+    """The video's folder of a `track batch` run (it holds `BATCH_NOTE_NAME`) that `path` is in (or is, where
+    `itself`), links resolved; named as the path given names it where it passes through it, else by its real path.
+    None: no such folder."""
+    real = Path(os.path.realpath(path))
+    folder = next(
+        (p for p in ((real, *real.parents) if itself else real.parents) if (p / BATCH_NOTE_NAME).is_file()), None
+    )
+    if folder is None:
+        return None
+    given = (path, *path.parents) if itself else tuple(path.parents)
+    return next((above for above in given if os.path.realpath(above) == str(folder)), folder)

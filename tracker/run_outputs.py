@@ -26,7 +26,13 @@ from tracker.io.opencv_files import check_video_folder
 from tracker.io.sources import FrameSource, SourceError
 from tracker.io.video import VideoWriter
 from tracker.resume import CHECKPOINT_NAME, GALLERY_RECORD_NAME, Progress, ResumeError, remove_checkpoint
-from tracker.run_folders import BATCH_NOTE_NAME, CONFIG_NAME, EVAL_RUN_FILES, batch_video_folder
+from tracker.run_folders import (
+    BATCH_NOTE_NAME,
+    CONFIG_NAME,
+    EVAL_RUN_FILES,
+    batch_video_folder,
+    refuse_out_in_batch_folder,
+)
 from tracker.run_summary import SUMMARY_NAME
 from tracker.types import TrackedObject
 
@@ -293,9 +299,10 @@ def check_output_paths(
         ValueError: `gallery` is one of the run's output files (the mp4 too with `--no-save-video`, which removes
             an earlier run's), naming it; `out` holds a `track eval` or `track compare` run (its summary.json would
             be replaced by this run's, and the folder would mix the two), or a `track batch` run (a folder of it
-            holds `batch.json`); with `save_video`, `out`'s path is not
-            UTF-8 (OpenCV cannot write the video there: the run failed at its first frame).
+            holds `batch.json`), or is in a video's folder of one (`refuse_out_in_batch_folder`); with `save_video`,
+            `out`'s path is not UTF-8 (OpenCV cannot write the video there: the run failed at its first frame).
     """
+    refuse_out_in_batch_folder(out)
     if save_video:
         check_video_folder(out)
     evaluated = [name for name in EVAL_RUN_FILES if (out / name).is_file()]
