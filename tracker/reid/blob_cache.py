@@ -38,6 +38,7 @@ __all__ = [
     "KEY_CHARS",
     "BlobCache",
     "blob_path",
+    "cache_key",
     "compile_cached",
     "load_or_compile",
     "model_digest",
@@ -71,7 +72,7 @@ class BlobCache:
         self._warned = False
         self._warning = threading.Lock()  # (two threads failing at once: still one warning)
 
-    def warn_once(self, message: str, exc: OSError) -> None:
+    def warn_once(self, message: str, exc: Exception) -> None:
         """Log `message` (formatted with the folder and `exc`) as a warning, the first time for this cache only."""
         with self._warning:
             if self._warned:
@@ -108,6 +109,20 @@ def model_digest(model: Any) -> str:
     return digest.hexdigest()
 
 
+def cache_key(model: Any, cache: BlobCache | None) -> str | None:
+    """`model_digest(model)`, or None where it cannot be had for `cache` (None, or no folder: no cache): an
+    in-memory model is serialized into a temporary folder first, which a full disk refuses (OSError; OpenVINO's
+    RuntimeError for a file it cannot write). One warning a `BlobCache`; the model is then compiled without the cache
+    (it runs all the same: the key was the cache's only)."""
+    if cache is None or cache.folder is None:
+        return None
+    try:
+        return model_digest(model)
+    except (OSError, RuntimeError) as exc:
+        cache.warn_once("could not key the compiled OpenVINO models in %s (%s): compiling them without the cache", exc)
+        return None
+
+
 def blob_path(core: Any, folder: Path, model_key: str, device: str, settings: dict[str, Any]) -> Path:
     """Where the blob of a model (`model_key`: `model_digest` or the caller's own digest of it) compiled for `device`
     with `settings` on this OpenVINO build and CPU is kept in `folder` (`<key>.blob`; the settings keyed by name,
@@ -125,9 +140,10 @@ def load_or_compile(
 ) -> tuple[Any, bool]:
     """The compiled model and whether it was loaded from a blob (`compile_cached`)."""
     folder = None if cache is None else cache.folder
-    if cache is None or folder is None:
+    model_key = model_key or cache_key(model, cache)
+    if cache is None or folder is None or model_key is None:
         return core.compile_model(model, device, settings), False
-    path = blob_path(core, folder, model_key or model_digest(model), device, settings)
+    path = blob_path(core, folder, model_key, device, settings)
     try:
         blob = path.read_bytes()
     except FileNotFoundError:
@@ -175,7 +191,7 @@ def compile_cached(
     Raises:
         RuntimeError: OpenVINO cannot compile the model. A blob that cannot be imported, or whose checksum does not
         match (`BLOB_FORMAT`), is compiled again and rewritten (one warning); a folder that cannot be read or
-        written only costs the cache (one warning a
+        written, or a model that cannot be keyed (`cache_key`: a full disk), only costs the cache (one warning a
         `BlobCache`).
     """
     return load_or_compile(core, model, device, settings, cache, model_key)[0]

@@ -21,7 +21,7 @@ from typing import Any, SupportsIndex
 import numpy as np
 import torch
 
-from tracker.reid.blob_cache import BlobCache, load_or_compile, model_digest, remove_openvino_cache
+from tracker.reid.blob_cache import BlobCache, cache_key, load_or_compile, remove_openvino_cache
 from tracker.reid.compile_worker import CompileWorker
 from tracker.reid.osnet import IMAGENET_MEAN, IMAGENET_STD
 from tracker.reid.thread_choice import ChoiceKey, ThreadChoice
@@ -251,7 +251,8 @@ class OpenVINOForward:
             why = f"reid.half, {found}" if half else "reid.half=false"
             log.info("ReID on OpenVINO (CPU, %s: %s)", "OpenVINO's precision, bf16" if amx else "fp32", why)
         self._ir: Any = _with_preprocessing(ov, ir)  # (an `openvino.Model`, as `_model`'s)
-        self._ir_digest = model_digest(self._ir)  # (each static batch's key: this and its shape)
+        # (each static batch's key: this and its shape; None: no cache, as on a full disk: `cache_key`)
+        self._ir_digest = cache_key(self._ir, self._blobs)
         self._input_hw = input_hw
         self._max_batch = largest_static_batch(max_batch)
         self._compiled: dict[tuple[int, bool], Any] = {}  # ((batch, wide) -> `openvino.CompiledModel`)
@@ -463,6 +464,8 @@ class OpenVINOForward:
         ir = self._ir.clone()
         shape = [batch, *self._input_hw, 3]
         ir.reshape(shape)
+        if self._ir_digest is None:  # (no cache, or it cannot be keyed: compiled)
+            return load_or_compile(self._core, ir, "CPU", self._settings_for(batch, wide), None)
         key = f"{self._ir_digest}|{shape}"  # (the reshape of one IR: its digest and the shape name the model)
         return load_or_compile(self._core, ir, "CPU", self._settings_for(batch, wide), self._blobs, key)
 
