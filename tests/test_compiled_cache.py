@@ -113,3 +113,25 @@ def test_an_openvino_cache_that_cannot_be_removed_is_one_warning_not_an_error(tm
     assert made.folder == cache / COMPILED_FOLDER and old.is_dir()
     said = _warnings(caplog)
     assert len(said) == 1 and said[0].startswith(f"could not remove {old}, OpenVINO's model cache of an earlier"), said
+
+
+def test_a_cache_folder_that_cannot_be_written_names_the_variable_that_moves_it(tmp_path, monkeypatch, caplog):
+    """A cache folder the user cannot write (read-only, another user's) costs the cache only, with one warning that
+    ends as every unwritable save does, "choose another ...": it said "choose another path", which a tracker's user
+    has no way to give; it names the environment variable that moves the cache."""
+    import errno
+
+    from tracker import gallery_file
+
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path / "cache"))
+    (tmp_path / "cache" / COMPILED_FOLDER).mkdir(parents=True)
+
+    def refused(*args, **kwargs):  # (as the kernel refuses a user a file in a 0o500 folder; root is not refused)
+        raise PermissionError(errno.EACCES, "Permission denied")
+
+    monkeypatch.setattr(gallery_file.tempfile, "mkstemp", refused)
+    with caplog.at_level(logging.WARNING, logger="tracker.reid.blob_cache"):
+        compile_cached(ov.Core(), _tiny_model(), "CPU", {}, compiled_cache())
+    (said,) = _warnings(caplog)
+    assert said.startswith(f"could not keep the compiled OpenVINO models in {tmp_path / 'cache' / COMPILED_FOLDER}")
+    assert f"choose another cache folder ({CACHE_ENV}=FOLDER)" in said, said

@@ -291,6 +291,7 @@ def write_atomic(
     abandon: threading.Event | None = None,
     before_replace: Callable[[FileVersion], None] | None = None,
     subject: str | None = None,
+    option: str = "path",
 ) -> None:
     """Write to a temp file in the same folder (mode 0600), fsync, rename over `path`, fsync the folder. A symbolic
     link is followed (`written_file`): the file it points to is replaced and the link kept.
@@ -304,16 +305,17 @@ def write_atomic(
     not left a record naming the file before (`tracker.run_gallery.GallerySaver`). An error it raises stops the
     write like any other.
     `subject`: how errors name the file, where it is no gallery ("the table ids.csv"; default "the gallery PATH").
+    `option`: what chooses another file, as an unwritable folder's error ends ("... choose another path").
     Raises whatever the write raises (OSError: the folder cannot be written, the disk is full, each naming `path`:
     `filename`; SaveAbandoned), the temp file then removed and `path` left as it was.
     """
     _check_not_abandoned(path, abandon)
     path = written_file(path)
-    make_folder(path, subject=subject)
+    make_folder(path, option, subject=subject)
     try:
         fd, tmp = tempfile.mkstemp(prefix=_temp_prefix(path), suffix=TEMP_SUFFIX, dir=path.parent)
     except OSError as exc:
-        raise type(exc)(_unwritable(path, path.parent, exc, "path", subject)) from exc
+        raise type(exc)(_unwritable(path, path.parent, exc, option, subject)) from exc
     try:
         os.fchmod(fd, FILE_MODE)
         with _naming(path), os.fdopen(fd, "wb") as f:

@@ -67,8 +67,9 @@ class BlobCache:
     warned about were one process-wide set: a second tracker of the process, or a later test, was not told of its own
     cache's failure). Its models may be compiled from several threads (a ReID's wide copies in a worker)."""
 
-    def __init__(self, folder: Path | None) -> None:
+    def __init__(self, folder: Path | None, option: str = "path") -> None:
         self.folder = folder
+        self.option = option  # what chooses another folder, as a folder's write error ends ("choose another path")
         self._warned = False
         self._warning = threading.Lock()  # (two threads failing at once: still one warning)
 
@@ -164,7 +165,7 @@ def load_or_compile(
         exported = compiled.export_model()  # (an `io.BytesIO` in OpenVINO 2026, bytes before)
         export = exported.getvalue() if isinstance(exported, io.BytesIO) else bytes(exported)
         blob = hashlib.sha256(export).digest() + export
-        write_atomic(path, blob, subject=f"the compiled OpenVINO model {path}")
+        write_atomic(path, blob, subject=f"the compiled OpenVINO model {path}", option=cache.option)
     except OSError as exc:  # a read-only or full home is no reason to fail: compile again next time
         cache.warn_once("could not keep the compiled OpenVINO models in %s (%s): compiling them each run", exc)
     return compiled, False

@@ -475,7 +475,7 @@ def compiled_cache() -> BlobCache:
     cache folder's `OPENVINO_CACHE_FOLDER` (OpenVINO's own model cache, which this one replaced in stop 76) is removed
     where it holds only OpenVINO's blobs (`blob_cache.remove_openvino_cache`: errors logged, never raised)."""
     remove_openvino_cache(_cache_dir() / OPENVINO_CACHE_FOLDER)
-    return BlobCache(compiled_folder())
+    return BlobCache(compiled_folder(), option=f"cache folder ({CACHE_ENV}=FOLDER)")
 
 
 def compiled_folder() -> Path:
