@@ -1508,8 +1508,9 @@ def test_a_resume_of_a_run_max_frames_cut_that_kept_no_checkpoint_says_it_was_cu
     """`--resume` of a run `--max-frames` stopped before its source's end that kept no checkpoint (a `track batch
     --max-frames` video's folder, a `track` run with --checkpoint-seconds 0 or without --gallery) said "finished (20
     frames): nothing to resume", exit status 0, as if the whole video were tracked. Now one error says it was cut,
-    that no checkpoint was kept and how to go on; a batch folder written before summary.json said so (its batch.json
-    alone records the cut) too. A run tracked to its end is still finished."""
+    that no checkpoint was kept and how to go on. A batch's video folder (also one written before summary.json
+    recorded the cut) is refused as an --out since stop 77, with --resume too. A run tracked to its end is still
+    finished."""
     from test_batch import fake_tracker
 
     from tracker.batch import track_many
@@ -1528,11 +1529,19 @@ def test_a_resume_of_a_run_max_frames_cut_that_kept_no_checkpoint_says_it_was_cu
     del said["cut_short"]
     (old / "summary.json").write_text(json.dumps(said))
     capsys.readouterr()
-    for out in [*runs, tmp_path / "batch" / "walk", old]:
+    for out in runs:
         assert main([str(clip), "--resume", "--out", str(out), "--quiet"]) == 2, out
         err = capsys.readouterr().err
         assert f"the run in {out} stopped after 20 frames (--max-frames), before the end of its source" in err, err
         assert "kept no checkpoint" in err and "without --resume" in err and "--relink" in err, err
+        assert len(err.strip().splitlines()) == 1, err
+    # a batch's video folder (its batch.json; also one written before summary.json recorded the cut): since stop 77
+    # `track` refuses it as an --out, with --resume too (the run the cut message advised, without --resume, would
+    # write into the batch's folder, which the batch's re-run replaces whole)
+    for out in (tmp_path / "batch" / "walk", old):
+        assert main([str(clip), "--resume", "--out", str(out), "--quiet"]) == 2, out
+        err = capsys.readouterr().err
+        assert f"--out {out} is in {out}, a video's folder of a `track batch` run" in err, err
         assert len(err.strip().splitlines()) == 1, err
     assert main([str(clip), "--out", str(tmp_path / "whole"), "--quiet", "--no-save-video"]) == 0
     assert main([str(clip), "--resume", "--out", str(tmp_path / "whole"), "--quiet"]) == 0
