@@ -2237,3 +2237,27 @@ def test_the_summary_names_a_failed_file_not_utf8_as_the_error_line_does(fake_mo
     said = one_error_line(capsys.readouterr().err)
     assert said == f"track: error: [Errno 40] Too many levels of symbolic links: '{tmp_path}/caf\ufffd'", said
     assert json.loads((out / "summary.json").read_bytes())["error"] == said.removeprefix("track: error: ")
+
+
+@pytest.mark.parametrize(
+    ("argv", "example"),
+    [
+        (["--classes", "0", "clipA.mp4", "clipB.mp4"], "track clipA.mp4 clipB.mp4 --classes 0 ..."),
+        (["clipA.mp4", "--classes", "0", "clipB.mp4"], "track clipA.mp4 clipB.mp4 --classes 0 ..."),
+        (
+            ["clipA.mp4", "--classes", "0", "2", "clipB.mp4", "-q", "clipC.mp4"],
+            "track clipA.mp4 clipB.mp4 clipC.mp4 --classes 0 2 ...",
+        ),
+        (["--out", "o", "--classes", "2", "clipB.mp4", "--", "-c.mp4"], "track clipB.mp4 -c.mp4 --classes 2 ..."),
+        (["batch", "a.mp4", "--classes", "0", "b.mp4", "--out", "o"], "track batch a.mp4 b.mp4 --classes 0 ..."),
+    ],
+)
+def test_the_sources_first_example_keeps_every_source_in_order(argv, example, capfd):
+    """`track --classes 0 clipA.mp4 clipB.mp4` was told "give the sources first (track clipA.mp4 --classes 0 ...)",
+    and `track clipA.mp4 --classes 0 clipB.mp4` "(track clipB.mp4 --classes 0 ...)": the example, copied, tracked one
+    of the two. It now holds every source given, before and after --classes, in the order given, and the ids."""
+    with pytest.raises(SystemExit) as stop:
+        main(argv)
+    assert stop.value.code == 2
+    err = capfd.readouterr().err.strip().splitlines()[-1]
+    assert err.endswith(f"so give the sources first ({example})"), err

@@ -40,6 +40,7 @@ from tracker.cli_args import (
     peer_setting_word,
     positive_int,
     refuse_misread_options,
+    refuse_sources_among_class_ids,
     say,
     tell,
     unknown_options,
@@ -366,6 +367,7 @@ def _batch(argv: list[str]) -> int:
     _refuse_track_only_options(parser, argv)
     _refuse_dash_files(parser, argv)
     refuse_misread_options(parser, argv)
+    refuse_sources_among_class_ids(parser, argv)
     args = parser.parse_args(argv)
     _refuse_relink_alone(parser, args)
     if args.engine == "ray" and args.workers is not None:  # (ignored: every video of the batch ran at once anyway)
@@ -467,6 +469,7 @@ def _track(argv: list[str]) -> int:
     parser = _parser()
     _refuse_dash_files(parser, argv)
     refuse_misread_options(parser, argv)
+    refuse_sources_among_class_ids(parser, argv)
     args = parser.parse_args(argv)
     _refuse_relink_alone(parser, args)
     _refuse_width_of_nothing(parser, args)

@@ -43,6 +43,7 @@ __all__ = [
     "peer_setting_word",
     "positive_int",
     "refuse_misread_options",
+    "refuse_sources_among_class_ids",
     "say",
     "sequence_name",
     "tell",
@@ -338,11 +339,71 @@ def class_id(text: str, command: str = "track") -> int:
     except ValueError:
         pass
     if _names_a_source(text):  # `track --classes 0 cam.mp4`: the words after --classes are all taken as its ids
-        raise argparse.ArgumentTypeError(
-            f"must be class ids, got {text!r}, a source: --classes takes every word after it as an id, so give the "
-            f"sources first ({command} {text} --classes 0 ...)"
-        )
+        raise argparse.ArgumentTypeError(_sources_first(command, text, [text], []))
     return _parse(text, int, f"a class id, a whole number ({CLASS_EXAMPLES}), not a name")
+
+
+def refuse_sources_among_class_ids(parser: argparse.ArgumentParser, argv: list[str]) -> None:
+    """Stop with `class_id`'s usage error for a source among the words `--classes ID ...` takes as its ids, its
+    example of the right order holding every source of `argv`, those before, among and after the ids, in the order
+    given, then the ids given: `class_id` sees one word, so `track --classes 0 a.mp4 b.mp4` was shown `track a.mp4
+    --classes 0 ...` and `track a.mp4 --classes 0 b.mp4` `track b.mp4 --classes 0 ...`, each dropping a source.
+    Options of `parser` and their values are passed over (an option it lacks is left to `refuse_misread_options`);
+    every word after `--` is a source.
+
+    Raises:
+        SystemExit: status 2, through `parser.error`, where a word after `--classes` names a source.
+    """
+    actions = parser._option_string_actions  # every option's spellings and action (argparse keeps no public list)
+    sources: list[str] = []
+    ids: list[str] = []
+    misplaced = ""
+    run: str | None = None  # the option whose values the words now are (`--classes`, another of nargs "+")
+    words = iter(argv)
+    for word in words:
+        if word == END_OF_OPTIONS:
+            sources.extend(words)
+            break
+        if word.startswith("-") and word != "-" and not _is_number(word):
+            name, joined, _ = word.partition("=")
+            action = actions.get(name)
+            run = None
+            if action is None or joined or action.nargs == 0:
+                continue
+            if action.nargs in (argparse.ONE_OR_MORE, argparse.ZERO_OR_MORE):
+                run = name
+            else:
+                next(words, None)  # (its value: one word)
+            continue
+        if run == _CLASSES_OPTION and not _names_a_source(word):
+            ids += [word] if word.strip().lstrip("-").isdigit() else []  # (a name, `person`: left to `class_id`)
+        elif run is None or run == _CLASSES_OPTION:
+            misplaced = misplaced or (word if run else "")
+            sources.append(word)
+    if misplaced:
+        parser.error(f"argument {_CLASSES_OPTION}: {_sources_first(parser.prog, misplaced, sources, ids)}")
+
+
+_CLASSES_OPTION = "--classes"
+_EXAMPLE_CLASS = "0"  # the example's id where the user gave none before the source: person, the default
+
+
+def _is_number(word: str) -> bool:
+    """Whether `word` is a number (`-1`, which argparse reads as a value, not an option)."""
+    try:
+        float(word)
+    except ValueError:
+        return False
+    return True
+
+
+def _sources_first(command: str, word: str, sources: list[str], ids: list[str]) -> str:
+    """The usage error for a source `word` given after `--classes`: its example `command`, the `sources` in order,
+    then `--classes` and the `ids` given (`_EXAMPLE_CLASS` where none was)."""
+    return (
+        f"must be class ids, got {word!r}, a source: --classes takes every word after it as an id, so give the "
+        f"sources first ({command} {' '.join(sources)} {_CLASSES_OPTION} {' '.join(ids) or _EXAMPLE_CLASS} ...)"
+    )
 
 
 def _names_a_source(text: str) -> bool:
