@@ -779,3 +779,39 @@ def test_a_folder_of_notes_is_not_told_to_track_them_as_videos(tmp_path):
 )
 def test_a_shown_url_hides_its_password_and_keeps_the_rest(url, shown):
     assert sources.shown_url(url) == shown
+
+
+def test_a_folder_of_motchallenge_roots_names_the_sequences_one_level_down(tmp_path):
+    """`track ../shared/data` (PETS09-S3-MF1/ directly in it, the roots MOT15/ and MOT17/ one level down) named only
+    PETS09-S3-MF1, and a folder of roots alone said only "folder holds no images": a user was not told of the other
+    sequences there. Now the error (nothing is tracked, as before) names each root with its count of sequences and
+    how to track one or score them."""
+    data = tmp_path / "data"
+    for sequence in (
+        "PETS09/img1",
+        "MOT15/train/TUD-Campus/img1",
+        "MOT17/train/MOT17-02/img1",
+        "MOT17/train/M-04/img1",
+    ):
+        (data / sequence).mkdir(parents=True)
+    (data / "notes").mkdir()  # a folder of neither: not named
+    (data / "MOT17" / "test" / "x").mkdir(parents=True)  # a root's other folder (no sequence): not counted
+
+    def said(folder: Path) -> str:
+        with pytest.raises(SourceError) as err:
+            open_source(folder)
+        return str(err.value)
+
+    also = (
+        f"also MOTChallenge sequences one level down, in MOT15/ (1 sequence), MOT17/ (2 sequences): track one by "
+        f"its folder, `track {data / 'MOT15/train/TUD-Campus'}`, or score a folder's, `track eval --data "
+        f"{data / 'MOT15'}`"
+    )
+    pets = data / "PETS09"
+    assert said(data).endswith(
+        f"(it holds 1 MOTChallenge sequence, {pets}: track a sequence by its folder, `track {pets}`; {also})"
+    ), said(data)
+    shutil.rmtree(pets)
+    assert said(data).endswith(
+        f"holds no images (.jpg, .jpeg, .png, .bmp, .tif, .tiff, .webp, .ppm, .pgm, .pbm, .pnm) ({also})"
+    ), said(data)

@@ -346,30 +346,63 @@ def _sequence_file_hint(path: Path) -> str:
 def _sequences_hint(folder: Path) -> str:
     """What a folder without images is, where it is part of MOTChallenge data: a sequence's other folder (`SEQ/gt`:
     its sequence is the parent), or a folder of sequences (`MOT15/train`, or its root `MOT15`: each sequence is a
-    source of its own; all in turn, or scored, only where every folder there is a sequence). The error said only
-    "folder holds no images", and for `SEQ/gt` advised `track SEQ/gt/*.txt` as if its gt.txt were a video. "" for
-    any other folder."""
+    source of its own; all in turn, or scored, only where every folder there is a sequence), and the roots of
+    sequences one level down (`data/MOT15`, `data/MOT17` of `data`, `_roots_below`). The error said only "folder
+    holds no images", and for `SEQ/gt` advised `track SEQ/gt/*.txt` as if its gt.txt were a video. "" for any other
+    folder."""
     if _is_sequence(folder.parent) and folder.name != "img1":
         sequence = folder.parent
         return f" (it is a folder of the MOTChallenge sequence {sequence}: track the sequence, `track {sequence}`)"
+    here = _sequences_in(folder)
+    below = _roots_below(folder, here[0] if here else None)
+    if here is None:
+        return f" ({below})" if below else ""
+    holder, found, folders = here
+    held = f"it holds {count(len(found), 'MOTChallenge sequence')}, {found[0]}{', ...' if len(found) > 1 else ''}"
+    also = f"; {below}" if below else ""
+    if len(found) < folders:  # (beside other folders: `holder/*` names them too, and eval refuses them)
+        return f" ({held}: track a sequence by its folder, `track {found[0]}`{also})"
+    return (
+        f" ({held}: each is a source of its own; track one, `track {found[0]}`, all in turn, "
+        f"`track {holder / '*'}`, or score them, `track eval --data {folder}`{also})"
+    )
+
+
+def _sequences_in(folder: Path) -> tuple[Path, list[Path], int] | None:
+    """The MOTChallenge sequences directly in `folder`, else in its `train/` (a root: `MOT15/train/TUD-Campus`), in
+    natural order, with the folder holding them and its count of folders (hidden ones left out); None where neither
+    holds one (or cannot be listed)."""
     for holder in (folder, folder / _TRAIN_FOLDER):
         try:
-            folders = sorted(
-                (p for p in holder.iterdir() if p.is_dir() and not p.name.startswith(".")), key=_natural_order
-            )
+            folders = [p for p in holder.iterdir() if p.is_dir() and not p.name.startswith(".")]
         except OSError:
             continue
-        found = [p for p in folders if _is_sequence(p)]
-        if not found:
-            continue
-        held = f"it holds {count(len(found), 'MOTChallenge sequence')}, {found[0]}{', ...' if len(found) > 1 else ''}"
-        if len(found) < len(folders):  # (beside other folders: `holder/*` names them too, and eval refuses them)
-            return f" ({held}: track a sequence by its folder, `track {found[0]}`)"
-        return (
-            f" ({held}: each is a source of its own; track one, `track {found[0]}`, all in turn, "
-            f"`track {holder / '*'}`, or score them, `track eval --data {folder}`)"
+        found = sorted((p for p in folders if _is_sequence(p)), key=_natural_order)
+        if found:
+            return holder, found, len(folders)
+    return None
+
+
+def _roots_below(folder: Path, holder: Path | None) -> str:
+    """The folders of `folder` (but `holder`, whose sequences the error names already) that are no sequence but hold
+    sequences (`_sequences_in`: `data/MOT15`, `data/MOT17` of `data`), each with its count, how to track one and
+    how to score them; "" where there is none. `track data` named only a sequence directly in it."""
+    try:
+        folders = sorted(
+            (p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".") and p != holder),
+            key=_natural_order,
         )
-    return ""
+    except OSError:
+        return ""
+    roots = [(p, held) for p in folders if not _is_sequence(p) and (held := _sequences_in(p)) is not None]
+    if not roots:
+        return ""
+    named = ", ".join(f"{p.name}/ ({count(len(held[1]), 'sequence')})" for p, held in roots)
+    first, (_, found, _) = roots[0]
+    return (
+        f"also MOTChallenge sequences one level down, in {named}: track one by its folder, `track {found[0]}`, or "
+        f"score a folder's, `track eval --data {first}`"
+    )
 
 
 def _other_files(folder: Path) -> str:
