@@ -2261,3 +2261,31 @@ def test_the_sources_first_example_keeps_every_source_in_order(argv, example, ca
     assert stop.value.code == 2
     err = capfd.readouterr().err.strip().splitlines()[-1]
     assert err.endswith(f"so give the sources first ({example})"), err
+
+
+@pytest.mark.parametrize("command", [[], ["batch"]])
+@pytest.mark.parametrize(
+    ("gpus", "here"),
+    [(0, "cpu only: it has no CUDA GPU"), (1, "cpu, cuda or cuda:0"), (3, "cpu, cuda or cuda:0 to cuda:2")],
+)
+def test_apples_mps_device_is_told_unsupported_with_the_devices_here(
+    tmp_path, capsys, monkeypatch, command, gpus, here
+):
+    """`track v.mp4 --device mps` (Apple's GPU, as PyTorch names it) said "'mps' is not a device", as of a typo:
+    a Mac user was not told that MPS is a device this tracker does not run on, nor which devices this machine has.
+    Now the usage error says MPS is not supported and names the devices this machine can use."""
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: gpus > 0)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: gpus)
+    argv = [*command, stub_video(tmp_path), "--out", str(tmp_path / "out"), "--device", "mps"]
+    err = usage_error(monkeypatch, capsys, argv, "ran with --device mps")
+    assert err.splitlines()[-1].endswith(
+        "error: argument --device: 'mps' (Apple's GPU, MPS) is not supported; use auto, cpu, cuda or cuda:N "
+        f"(this machine can use {here})"
+    ), err
+
+
+def test_a_config_of_apples_mps_device_is_told_unsupported():
+    """`--set device=mps` or `device: mps` in a YAML: the config's error says so too (the machine's devices are for
+    the run, `resolve_device`: a config written elsewhere loads anywhere)."""
+    with pytest.raises(ValueError, match=r"^device: 'mps' \(Apple's GPU, MPS\) is not supported; use auto, cpu, cuda"):
+        load_config(None, {"device": "mps"})

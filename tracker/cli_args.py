@@ -275,8 +275,10 @@ def device_text(text: str) -> str:
     """argparse type of `--device`: `text`, or the option's usage error for an empty one or one that is no device
     the config takes. `--device ""` (a shell variable left unset) ran on the automatic device, as if the option were
     left out; ultralytics' `--device 0` (its first GPU) said "device: expected a string, got 0" of the string given
-    (YAML read the override `device=0` as a number). Whether this machine has the device is checked later."""
-    from tracker.config import ConfigError, load_config
+    (YAML read the override `device=0` as a number). Whether this machine has the device is checked later; one
+    of PyTorch's devices of another kind (`--device mps`, Apple's GPU: "is not a device") is told unsupported, with
+    the devices this machine can use (`tracker.device.usable_devices`)."""
+    from tracker.config import ConfigError, load_config, unsupported_device
 
     if not text.strip():
         raise argparse.ArgumentTypeError(
@@ -285,8 +287,12 @@ def device_text(text: str) -> str:
     try:
         load_config(None, {"device": text})  # (the config's own rule: what `--set device=...` is checked by)
     except ConfigError as error:
-        gpu = f" (ultralytics' device {text} is cuda:{text})" if text.strip().isdigit() else ""
-        raise argparse.ArgumentTypeError(f"{str(error).removeprefix('device: ')}{gpu}") from None
+        note = f" (ultralytics' device {text} is cuda:{text})" if text.strip().isdigit() else ""
+        if unsupported_device(text):
+            from tracker.device import usable_devices  # (imports torch: only for this error)
+
+            note = f" (this machine can use {usable_devices()})"
+        raise argparse.ArgumentTypeError(f"{str(error).removeprefix('device: ')}{note}") from None
     return text
 
 

@@ -46,6 +46,7 @@ __all__ = [
     "parse_config",
     "paths_from_here",
     "split_override",
+    "unsupported_device",
     "unused_settings",
     "validate_config",
     "value_at",
@@ -79,6 +80,10 @@ PATH_KEYS = ("detector.model", "reid.weights")  # the keys naming files: a confi
 # its folder (`load_config`)
 DEVICE_FORMS = "auto, cpu, cuda or cuda:N"  # the `device` values accepted (torch's names, lower case)
 _DEVICE_FORM = re.compile(r"auto|cpu(:0)?|cuda(:[0-9]+)?")  # cpu:0 is torch's name of the CPU too
+OTHER_TORCH_DEVICES = {  # PyTorch's devices of other kinds a user may name (`--device mps` on a Mac): what each is
+    "mps": "Apple's GPU, MPS",
+    "xpu": "Intel's GPU, XPU",
+}
 
 
 @dataclass(frozen=True)
@@ -786,7 +791,8 @@ class TrackerConfig(Section):
                 `max_frame_rate`.
         """
         if not _DEVICE_FORM.fullmatch(self.device):
-            raise ConfigError(f"device: {self.device!r} is not a device; use {DEVICE_FORMS}", key="device")
+            said = unsupported_device(self.device) or f"device: {self.device!r} is not a device; use {DEVICE_FORMS}"
+            raise ConfigError(said, key="device")
         self.check_at_most("", "min_frame_rate", "max_frame_rate")
 
     def replace(self, overrides: list[str] | dict[str, Any]) -> TrackerConfig:
@@ -795,6 +801,15 @@ class TrackerConfig(Section):
         data = config_to_dict(self)
         apply_overrides(data, overrides)
         return parse_config(data)
+
+
+def unsupported_device(name: str) -> str | None:
+    """The error for a `device` `name` that is a PyTorch device of a kind this tracker does not run on
+    (`OTHER_TORCH_DEVICES`, with or without an index: `mps`, `mps:0`): "device: 'mps' (Apple's GPU, MPS) is not
+    supported; use auto, cpu, cuda or cuda:N". `device: mps` was told "is not a device", as a typo is. None for any
+    other name."""
+    what = OTHER_TORCH_DEVICES.get(name.partition(":")[0])
+    return f"device: {name!r} ({what}) is not supported; use {DEVICE_FORMS}" if what else None
 
 
 def parse_config(data: dict[str, Any] | None) -> TrackerConfig:

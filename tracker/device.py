@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import torch
 
-from tracker.config import DEVICE_FORMS
+from tracker.config import DEVICE_FORMS, unsupported_device
 
-__all__ = ["resolve_device", "runs_on_cpu"]
+__all__ = ["resolve_device", "runs_on_cpu", "usable_devices"]
 
 
 def resolve_device(name: str) -> torch.device:
@@ -30,8 +30,18 @@ def resolve_device(name: str) -> torch.device:
         if device.index is not None and device.index >= torch.cuda.device_count():
             raise ValueError(f"device: {name!r} does not exist; this machine has {torch.cuda.device_count()} GPU(s)")
     elif device.type != "cpu":
-        raise ValueError(f"device: {name!r} is not supported; use {DEVICE_FORMS}")
+        said = unsupported_device(name) or f"device: {name!r} is not supported; use {DEVICE_FORMS}"
+        raise ValueError(f"{said} (this machine can use {usable_devices()})")
     return device
+
+
+def usable_devices() -> str:
+    """The devices this machine can use, as the config names them: "cpu only: it has no CUDA GPU", "cpu, cuda or
+    cuda:0", "cpu, cuda or cuda:0 to cuda:3" (said with a device it cannot use: `--device mps`)."""
+    gpus = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    if gpus < 1:
+        return "cpu only: it has no CUDA GPU"
+    return f"cpu, cuda or cuda:0{f' to cuda:{gpus - 1}' if gpus > 1 else ''}"
 
 
 def runs_on_cpu(name: str) -> bool:
