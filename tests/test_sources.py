@@ -815,3 +815,25 @@ def test_a_folder_of_motchallenge_roots_names_the_sequences_one_level_down(tmp_p
     assert said(data).endswith(
         f"holds no images (.jpg, .jpeg, .png, .bmp, .tif, .tiff, .webp, .ppm, .pgm, .pbm, .pnm) ({also})"
     ), said(data)
+
+
+def test_a_glob_in_the_image_folder_of_a_sequence_has_its_name_and_frame_rate(tmp_path):
+    """`track "TUD-Campus/img1/*.jpg"` (quoted: one source) tracked at the config's 30 frames/s, not the 25 its
+    seqinfo.ini one folder up gives, and named its outputs `img1`, while `track TUD-Campus/img1` is that sequence,
+    its name and frame rate. A glob in the image folder a seqinfo.ini's imDir names now has them too (its frames
+    are still the images it matches, numbered from 1); a glob in another folder beside it stays a plain glob."""
+    seq = tmp_path / "SEQ-07"
+    for folder in ("img1", "other"):
+        (seq / folder).mkdir(parents=True)
+        for i, frame in enumerate(noise_frames(3), start=1):
+            cv2.imwrite(str(seq / folder / f"{i:06d}.png"), frame)
+    info = "[Sequence]\nname=SEQ-07\nimDir=img1\nframeRate=7\nseqLength=3\nimWidth=160\nimHeight=120\nimExt=.png\n"
+    (seq / "seqinfo.ini").write_text(info)
+    for pattern, frames in (("*.png", [1, 2, 3]), ("00000[23].png", [1, 2])):
+        glob = seq / "img1" / pattern
+        src = open_source(glob)
+        assert (src.name, src.frame_rate, src.kind) == ("SEQ-07", 7.0, "images"), glob
+        assert sources.image_source_name(glob) == "SEQ-07"
+        assert [n for n, _ in src] == frames
+    other = open_source(seq / "other" / "*.png")
+    assert (other.name, other.frame_rate) == ("other", None) == (sources.image_source_name(seq / "other/*.png"), None)

@@ -487,8 +487,19 @@ def _folder_name(folder: Path, info: SequenceInfo | None) -> str:
 
 
 def _glob_source_name(path: Path, folder: Path | None) -> str:
-    """A glob's output name: its longest existing `folder`'s name, else the pattern's parent's."""
+    """A glob's output name: the name of the MOTChallenge sequence whose image folder is its longest existing
+    `folder` (`_glob_sequence`), else that folder's name, else the pattern's parent's."""
+    info = _glob_sequence(folder)
+    if info is not None:
+        return _folder_name(info.root, info)
     return _folder_name(folder if folder is not None else path.parent, None)
+
+
+def _glob_sequence(folder: Path | None) -> SequenceInfo | None:
+    """The MOTChallenge sequence whose image folder a glob's longest existing `folder` is (`SEQ/img1/*.jpg`, as
+    `_sequence_of_images` finds it), whose name and frame rate the glob's images are tracked with as the folder's
+    are: `track "TUD-Campus/img1/*.jpg"` was named `img1` and tracked at the config's 30 frames/s, not its 25."""
+    return _sequence_of_images(folder) if folder is not None else None
 
 
 def open_source(spec: str | Path) -> FrameSource:
@@ -517,7 +528,8 @@ def open_source(spec: str | Path) -> FrameSource:
         files, folder = _glob_images(path)
         if not files:
             raise _no_images(spec, path)
-        return _image_source(_glob_source_name(path, folder), files, None, "images")
+        info = _glob_sequence(folder)  # (a glob in a sequence's img1: the images of that camera, at its rate)
+        return _image_source(_glob_source_name(path, folder), files, info.frame_rate if info else None, "images")
     if kind == "url":
         return _url_source(spec)
     if kind == "webcam":
