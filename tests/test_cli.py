@@ -2289,3 +2289,18 @@ def test_a_config_of_apples_mps_device_is_told_unsupported():
     the run, `resolve_device`: a config written elsewhere loads anywhere)."""
     with pytest.raises(ValueError, match=r"^device: 'mps' \(Apple's GPU, MPS\) is not supported; use auto, cpu, cuda"):
         load_config(None, {"device": "mps"})
+
+
+def test_a_class_id_that_is_also_a_file_name_here_is_an_id(tmp_path, monkeypatch, capfd):
+    """A file named `0` in the current folder: `--classes 0` is still the id 0 (as `class_id` reads it), neither a
+    source after --classes nor one of the sources the example names."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "0").write_text("")
+    with pytest.raises(SystemExit) as stop:
+        main(["clipA.mp4", "--classes", "0", "clipB.mp4"])
+    assert stop.value.code == 2
+    err = capfd.readouterr().err.strip().splitlines()[-1]
+    assert err.endswith(
+        "got 'clipB.mp4', a source: --classes takes every word after it as an id, so give the sources "
+        "first (track clipA.mp4 clipB.mp4 --classes 0 ...)"
+    ), err

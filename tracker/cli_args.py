@@ -381,8 +381,10 @@ def refuse_sources_among_class_ids(parser: argparse.ArgumentParser, argv: list[s
             else:
                 next(words, None)  # (its value: one word)
             continue
-        if run == _CLASSES_OPTION and not _names_a_source(word):
-            ids += [word] if word.strip().lstrip("-").isdigit() else []  # (a name, `person`: left to `class_id`)
+        if run == _CLASSES_OPTION and _is_class_id(word):  # (first, as `class_id`: `0` also where a file is so named)
+            ids.append(word)
+        elif run == _CLASSES_OPTION and not _names_a_source(word):
+            continue  # (a name, `person`: left to `class_id`)
         elif run is None or run == _CLASSES_OPTION:
             misplaced = misplaced or (word if run else "")
             sources.append(word)
@@ -392,6 +394,15 @@ def refuse_sources_among_class_ids(parser: argparse.ArgumentParser, argv: list[s
 
 _CLASSES_OPTION = "--classes"
 _EXAMPLE_CLASS = "0"  # the example's id where the user gave none before the source: person, the default
+
+
+def _is_class_id(word: str) -> bool:
+    """Whether `word` is read as a class id, a whole number, as `class_id` reads it."""
+    try:
+        int(word)
+    except ValueError:
+        return False
+    return True
 
 
 def _is_number(word: str) -> bool:
