@@ -135,3 +135,22 @@ def test_a_cache_folder_that_cannot_be_written_names_the_variable_that_moves_it(
     (said,) = _warnings(caplog)
     assert said.startswith(f"could not keep the compiled OpenVINO models in {tmp_path / 'cache' / COMPILED_FOLDER}")
     assert f"choose another cache folder ({CACHE_ENV}=FOLDER)" in said, said
+
+
+@pytest.mark.parametrize("value", ["", "~/ovcache"], ids=["empty", "tilde"])
+def test_a_cache_variable_set_empty_or_with_a_tilde_keeps_the_cache_in_the_home_folder(value, tmp_path, monkeypatch):
+    """`TRACKER_OPENVINO_CACHE=` (set but empty: a .env line, a Dockerfile's ENV left blank) put the converted models
+    and compiled blobs in the current folder, and `~/ovcache` where no shell expands it (Docker's ENV, systemd) into
+    a folder named `~` there: the one read as the default (as TRACKER_WEIGHTS_CACHE's empty value is), the other as
+    the user's home, and nothing is written where the command runs."""
+    home, work = tmp_path / "home", tmp_path / "work"
+    work.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv(CACHE_ENV, value)
+    monkeypatch.chdir(work)
+    cache = compiled_cache()
+    compile_cached(ov.Core(), _tiny_model(), "CPU", {}, cache)
+    expected = home / "ovcache" if value else home / ".cache" / "tracker" / "openvino"
+    assert cache.folder == expected / COMPILED_FOLDER
+    assert len(list(cache.folder.glob("*.blob"))) == 1
+    assert list(work.iterdir()) == [], "nothing is written where the command runs"

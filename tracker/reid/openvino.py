@@ -133,7 +133,10 @@ def openvino_available() -> bool:
 
 
 def _cache_dir() -> Path:
-    return Path(os.environ.get(CACHE_ENV, Path.home() / ".cache" / "tracker" / "openvino"))
+    """The folder `CACHE_ENV` names, `~` expanded (no shell expands it in a Dockerfile's ENV or a systemd unit); the
+    default where it is unset or empty (set blank, it put the cache in the folder the command ran in)."""
+    given = os.environ.get(CACHE_ENV)
+    return Path(given).expanduser() if given else Path.home() / ".cache" / "tracker" / "openvino"
 
 
 def cached_model_path(model: torch.nn.Module, weights: Path, input_hw: tuple[int, int], int8: bool = False) -> Path:
