@@ -1315,23 +1315,25 @@ def read_checkpoint_frames(path: Path) -> int:
         return json.loads(f.readline())["progress"]["frames"]
 
 
+@pytest.mark.parametrize("gone", ["walk.jsonl", "walk.txt"])
 def test_a_resume_refused_for_a_missing_jsonl_leaves_the_folder_as_it_was(
-    clip, tmp_path, monkeypatch, fake_models, frame_clock, capsys
+    gone, clip, tmp_path, monkeypatch, fake_models, frame_clock, capsys
 ):
-    """Ctrl-C, then the JSONL is deleted: the resume is refused with one line before any model loads, and the
-    txt stays where it was (it used to be renamed to `walk.txt.partial` and cut before the refusal)."""
+    """Ctrl-C, then the JSONL (or the txt) is deleted: the resume is refused with one line naming the file deleted
+    before any model loads, and the other stays where it was (the txt used to be renamed to `walk.txt.partial` and
+    cut before the refusal). A deleted txt was said as 'walk.txt.partial is missing', a file the user never saw."""
     out = tmp_path / "run"
     with monkeypatch.context() as m:
         stop_at(m, STOP_AT, lambda: signal.getsignal(signal.SIGINT)(signal.SIGINT, None))
         assert main([str(clip), "--out", str(out), "--quiet", "--no-save-video"]) == 130
-    (out / "walk.jsonl").unlink()
+    (out / gone).unlink()
     before = {p.name: p.read_bytes() for p in out.iterdir()}
     capsys.readouterr()
     with monkeypatch.context() as m:
         m.setattr(run.Tracker, "from_config", lambda *a, **k: pytest.fail("models loaded before the refusal"))
         assert main([str(clip), "--resume", "--out", str(out), "--quiet"]) == 2
     err = capsys.readouterr().err
-    assert "walk.jsonl is missing" in err and len(err.strip().splitlines()) == 1, err
+    assert f"{out / gone} is missing" in err and len(err.strip().splitlines()) == 1, err
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
 
 

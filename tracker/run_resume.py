@@ -186,14 +186,13 @@ def _check_resumed_outputs(out: Path, stem: str, progress: Progress) -> None:
     Raises:
         ResumeError: a file missing or shorter than the checkpoint recorded (named).
     """
-    for path, length in (
-        (resumed_file(out / f"{stem}.txt"), progress.txt_bytes),
-        (out / f"{stem}.jsonl", progress.jsonl_bytes),
-    ):
+    for named, length in ((out / f"{stem}.txt", progress.txt_bytes), (out / f"{stem}.jsonl", progress.jsonl_bytes)):
+        path = resumed_file(named)  # (the txt's `.partial` after a kill)
         size = path.stat().st_size if path.exists() else None
         if size is None or size < length:
             found = "is missing" if size is None else f"holds {size} bytes"
+            shown = shown_name(named if size is None else path)  # (neither there: the file the user knows)
             raise ResumeError(
-                f"the outputs of the run being resumed differ from its checkpoint: {shown_name(path)} {found}, the "
+                f"the outputs of the run being resumed differ from its checkpoint: {shown} {found}, the "
                 f"checkpoint recorded {length} bytes; run again without --resume"
             )
