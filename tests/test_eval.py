@@ -2346,3 +2346,20 @@ def test_stdout_holds_only_the_table_and_notes_go_to_stderr(tmp_path, capsys, co
             assert f"track {command}: note: camera-motion compensation (sparse_flow) off, img1/ lacks frames to " \
                 "estimate it from: SEQ-A" in said, said  # fmt: skip
             assert f"track {command}: results in {tmp_path / 'oFalse'}" in said, said
+
+
+@pytest.mark.parametrize("value", ["", "~/evalcache"], ids=["empty", "tilde"])
+def test_an_eval_cache_variable_set_empty_or_with_a_tilde_keeps_the_cache_in_the_home_folder(
+    value, tmp_path, monkeypatch
+):
+    """`TRACKER_CACHE=` (set but empty: a .env line, a Dockerfile's ENV left blank) put `track eval`'s input cache in
+    the folder the command ran in (`Path("")` is "."), and `~/evalcache` where no shell expands it (Docker's ENV,
+    systemd) in a folder named `~` there: the one is read as the default, as TRACKER_OPENVINO_CACHE's and
+    TRACKER_WEIGHTS_CACHE's empty values are, the other as the user's home."""
+    from tracker.eval.inputs import CACHE_ENV, default_cache_dir
+
+    home = tmp_path / "home"
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv(CACHE_ENV, value)
+    monkeypatch.chdir(tmp_path)
+    assert default_cache_dir() == (home / "evalcache" if value else home / ".cache" / "tracker" / "eval")

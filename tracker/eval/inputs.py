@@ -121,8 +121,10 @@ class SequenceInputs:
 
 
 def default_cache_dir() -> Path:
-    """$TRACKER_CACHE, else ~/.cache/tracker/eval."""
-    return Path(os.environ.get(CACHE_ENV, Path.home() / ".cache" / "tracker" / "eval"))
+    """$TRACKER_CACHE, `~` expanded (no shell expands it in a Dockerfile's ENV or a systemd unit), else (unset or
+    empty: set blank, it put the cache in the folder the command ran in) ~/.cache/tracker/eval."""
+    given = os.environ.get(CACHE_ENV)
+    return Path(given).expanduser() if given else Path.home() / ".cache" / "tracker" / "eval"
 
 
 def _weights_id(name: str) -> str:
