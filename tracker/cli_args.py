@@ -370,7 +370,7 @@ def refuse_sources_among_class_ids(parser: argparse.ArgumentParser, argv: list[s
         if word == END_OF_OPTIONS:
             sources.extend(words)
             break
-        if word.startswith("-") and word != "-" and not _is_number(word):
+        if word.startswith("-") and word != "-" and not _reads_as(word, float):
             name, joined, _ = word.partition("=")
             action = actions.get(name)
             run = None
@@ -381,7 +381,7 @@ def refuse_sources_among_class_ids(parser: argparse.ArgumentParser, argv: list[s
             else:
                 next(words, None)  # (its value: one word)
             continue
-        if run == _CLASSES_OPTION and _is_class_id(word):  # (first, as `class_id`: `0` also where a file is so named)
+        if run == _CLASSES_OPTION and _reads_as(word, int):  # (first, as `class_id`: `0` also where a file is so named)
             ids.append(word)
         elif run == _CLASSES_OPTION and not _names_a_source(word):
             continue  # (a name, `person`: left to `class_id`)
@@ -396,19 +396,11 @@ _CLASSES_OPTION = "--classes"
 _EXAMPLE_CLASS = "0"  # the example's id where the user gave none before the source: person, the default
 
 
-def _is_class_id(word: str) -> bool:
-    """Whether `word` is read as a class id, a whole number, as `class_id` reads it."""
+def _reads_as(word: str, kind: type[int] | type[float]) -> bool:
+    """Whether `word` reads as a `kind` number: `int`, a class id as `class_id` reads it; `float`, any number (`-1`,
+    which argparse reads as a value, not an option)."""
     try:
-        int(word)
-    except ValueError:
-        return False
-    return True
-
-
-def _is_number(word: str) -> bool:
-    """Whether `word` is a number (`-1`, which argparse reads as a value, not an option)."""
-    try:
-        float(word)
+        kind(word)
     except ValueError:
         return False
     return True
