@@ -1518,3 +1518,33 @@ def test_float64_embeddings_beyond_float32_range_are_looks_not_faults(scale, con
     assert dets.has_embedding.tolist() == [True, True, True, False]
     want = looks / np.linalg.norm(looks, axis=1, keepdims=True)
     np.testing.assert_allclose(dets.embeddings.numpy()[:3], want, rtol=0, atol=1e-6)
+
+
+@pytest.mark.parametrize("protocol", range(6))  # every pickle protocol of Python 3.11 to 3.13 (0 to 5)
+def test_a_core_and_a_tracker_with_tracks_pickle_at_every_protocol(protocol):
+    """`pickle.dumps(core, protocol=0)` and protocol 1 raised "a class that defines __slots__ without defining
+    __getstate__ cannot be pickled" once the core held a track (`Track`'s slots); 2 and up worked. Every protocol
+    now gives a copy that tracks on exactly as the original."""
+    import pickle
+
+    from tracker.core import TrackerCore
+
+    def frame(f: int) -> Detections:
+        return Detections.from_arrays(np.array([[10.0 + f, 10, 50 + f, 100], [200, 50, 240, 150]]), [0.9, 0.8])
+
+    def outputs(objects) -> list[tuple]:
+        return [(o.track_id, o.detection_index, tuple(o.xyxy.tolist())) for o in objects]
+
+    core = TrackerCore(load_config(None, overrides=["device=cpu"]), FPS)
+    tracker = Tracker(load_config(None, overrides=["device=cpu"]), frame_rate=FPS)
+    for f in range(5):
+        core.step(frame(f))
+        tracker.update_detections(frame(f).boxes_xyxy, frame(f).scores)
+    assert len(core.tracks) == 2 and all(t.track_id is not None for t in core.tracks)
+    core_copy = pickle.loads(pickle.dumps(core, protocol=protocol))
+    tracker_copy = pickle.loads(pickle.dumps(tracker, protocol=protocol))
+    for f in range(5, 10):
+        assert outputs(core_copy.step(frame(f))) == outputs(core.step(frame(f)))
+        boxes, scores = frame(f).boxes_xyxy, frame(f).scores
+        copied = outputs(tracker_copy.update_detections(boxes, scores))
+        assert copied == outputs(tracker.update_detections(boxes, scores))

@@ -9,6 +9,8 @@ one track at a time (the gallery tier, tests) still sees a record.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from tracker.classes import ClassVote
@@ -71,6 +73,19 @@ class Track:
         self.class_votes = class_votes
         self.global_id: int | None = None
         self.born_frame, self.born_time = born_frame, born_time
+
+    def __getstate__(self) -> tuple[None, dict[str, Any]]:
+        """The state to pickle: (None, {slot: value}), what `object.__getstate__` gives a slotted object (so
+        protocol 2 and up write the bytes they wrote before). Defined here because pickle protocols 0 and 1 refuse
+        a slotted class without its own `__getstate__` (TypeError "a class that defines __slots__ without defining
+        __getstate__ cannot be pickled")."""
+        return None, {name: getattr(self, name) for name in self.__slots__ if hasattr(self, name)}
+
+    def __setstate__(self, state: tuple[None, dict[str, Any]]) -> None:
+        """Restore `__getstate__`'s state, or the same (None, slots) pair a checkpoint pickled before it existed."""
+        _, slots = state
+        for name, value in slots.items():
+            setattr(self, name, value)
 
     slot = _column("slot", "slot in the appearance bank", int)
     class_id = _column("class_id", "class (the vote of recent detections)", int)
