@@ -115,6 +115,45 @@ def test_an_openvino_cache_that_cannot_be_removed_is_one_warning_not_an_error(tm
     assert len(said) == 1 and said[0].startswith(f"could not remove {old}, OpenVINO's model cache of an earlier"), said
 
 
+def test_of_two_processes_removing_the_old_openvino_cache_only_the_one_that_removed_it_says_so(
+    tmp_path, monkeypatch, caplog
+):
+    """Two processes starting at once (a batch's workers) both remove the old `compiled/` folder: the one that finds
+    it gone at its `rmdir` (the other removed it meanwhile) logged the INFO line "removed" all the same, so the log
+    said it twice. Now only the process whose `rmdir` removed it says so (INFO, once); the other says nothing above
+    DEBUG and returns False. The other process here is a real one, run between this one's scan and its `rmdir`."""
+    import subprocess
+    import sys
+
+    from tracker.reid.blob_cache import remove_openvino_cache
+
+    old = _openvino_cache_of_an_earlier_version(tmp_path / "cache")
+    other = (
+        "import logging, sys; from pathlib import Path; from tracker.reid.blob_cache import remove_openvino_cache; "
+        "logging.basicConfig(level=logging.DEBUG, format='%(levelname)s %(message)s'); "
+        "print(remove_openvino_cache(Path(sys.argv[1])))"
+    )
+    rmdir = Path.rmdir
+
+    def removed_meanwhile(self: Path) -> None:
+        if self == old:  # the other process removes the folder between this one's scan and its rmdir
+            done = subprocess.run(
+                [sys.executable, "-c", other, str(old)], capture_output=True, text=True, timeout=120, check=True
+            )
+            said.append((done.stdout, done.stderr))
+        rmdir(self)
+
+    said: list[tuple[str, str]] = []
+    monkeypatch.setattr(Path, "rmdir", removed_meanwhile)
+    with caplog.at_level(logging.DEBUG, logger="tracker.reid.blob_cache"):
+        assert remove_openvino_cache(old) is False, "this process did not remove it"
+    assert not old.exists()
+    ((stdout, stderr),) = said
+    assert stdout.strip() == "True" and stderr.count("INFO removed") == 1, (stdout, stderr)
+    ours = [(r.levelname, r.getMessage()) for r in caplog.records if r.name == "tracker.reid.blob_cache"]
+    assert all(level == "DEBUG" for level, _ in ours), ours
+
+
 def test_a_cache_folder_that_cannot_be_written_names_the_variable_that_moves_it(tmp_path, monkeypatch, caplog):
     """A cache folder the user cannot write (read-only, another user's) costs the cache only, with one warning that
     ends as every unwritable save does, "choose another ...": it said "choose another path", which a tracker's user

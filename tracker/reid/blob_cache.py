@@ -206,7 +206,8 @@ def remove_openvino_cache(folder: Path) -> bool:
     put that cache (`tracker.reid.openvino.compiled_cache`).
 
     Returns:
-        Whether it was removed.
+        Whether this call removed it (False where another process removed it meanwhile: only the process that
+        removed it logs the INFO line "removed", the other a DEBUG line).
     Errors (a file that cannot be removed, a folder that cannot be read) are logged as one warning, never raised:
     the old folder only costs disk space.
     """
@@ -226,8 +227,9 @@ def remove_openvino_cache(folder: Path) -> bool:
         for entry in entries:
             Path(entry.path).unlink(missing_ok=True)  # (another process removing it too)
         folder.rmdir()
-    except FileNotFoundError:  # (removed by another process meanwhile)
-        pass
+    except FileNotFoundError:  # (removed by another process meanwhile: that one says so)
+        log.debug("%s, OpenVINO's model cache of an earlier version, was removed by another process", folder)
+        return False
     except OSError as exc:
         log.warning(
             "could not remove %s, OpenVINO's model cache of an earlier version, now unused (%s): remove it by hand",
