@@ -11,6 +11,7 @@ import contextlib
 import json
 import logging
 import os
+import shlex
 import signal
 import struct
 import subprocess
@@ -1977,13 +1978,33 @@ def test_a_source_after_the_class_ids_is_told_to_come_first(tmp_path, capfd):
         err = capfd.readouterr().err.strip().splitlines()[-1]
         assert err == (
             f"track: error: argument --classes: must be class ids, got {source!r}, a source: --classes takes every "
-            f"word after it as an id, so give the sources first (track {source} --classes 0 ...)"
+            f"word after it as an id, so give the sources first (track {shlex.quote(source)} --classes 0 ...)"
         ), err
     for word in ("0.5", "person"):
         with pytest.raises(SystemExit) as stopped:
             main(["walk.mp4", "--classes", word])
         assert stopped.value.code == 2, stopped.value.code  # (a usage error: exit status 2)
         assert "not a name, got" in capfd.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("argv", "example"),
+    [
+        (["--classes", "0", "frames/*.jpg"], "track 'frames/*.jpg' --classes 0 ..."),
+        (["a b.mp4", "--classes", "2", "SEQ/img1/*.jpg"], "track 'a b.mp4' 'SEQ/img1/*.jpg' --classes 2 ..."),
+        (["batch", "--classes", "0", "cams/cam?.mp4", "--out", "o"], "track batch 'cams/cam?.mp4' --classes 0 ..."),
+    ],
+)
+def test_the_sources_first_example_quotes_a_glob_as_the_shell_needs_it(argv, example, capfd):
+    """`track --classes 0 'frames/*.jpg'` (a quoted glob: the shell passed it whole) was told "give the sources first
+    (track frames/*.jpg --classes 0 ...)": copied into a shell, the unquoted glob is expanded into the image files,
+    which `track` refuses (several image files). The example quotes a word the shell would change (a glob, a space)
+    as the shell needs it (`shlex.quote`); plain names stay as they are."""
+    with pytest.raises(SystemExit) as stop:
+        main(argv)
+    assert stop.value.code == 2
+    err = capfd.readouterr().err.strip().splitlines()[-1]
+    assert err.endswith(f"so give the sources first ({example})"), err
 
 
 def test_track_batchs_source_after_the_class_ids_is_shown_the_batch_command(capfd):

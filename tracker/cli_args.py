@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import shlex
 import sys
 from collections.abc import Collection, Iterator, Mapping
 from pathlib import Path
@@ -408,10 +409,11 @@ def _reads_as(word: str, kind: type[int] | type[float]) -> bool:
 
 def _sources_first(command: str, word: str, sources: list[str], ids: list[str]) -> str:
     """The usage error for a source `word` given after `--classes`: its example `command`, the `sources` in order,
-    then `--classes` and the `ids` given (`_EXAMPLE_CLASS` where none was)."""
+    then `--classes` and the `ids` given (`_EXAMPLE_CLASS` where none was). The sources are quoted as a shell needs
+    them (`shlex.join`): a quoted glob shown bare, `track frames/*.jpg --classes 0`, was expanded when copied."""
     return (
         f"must be class ids, got {word!r}, a source: --classes takes every word after it as an id, so give the "
-        f"sources first ({command} {' '.join(sources)} {_CLASSES_OPTION} {' '.join(ids) or _EXAMPLE_CLASS} ...)"
+        f"sources first ({command} {shlex.join(sources)} {_CLASSES_OPTION} {' '.join(ids) or _EXAMPLE_CLASS} ...)"
     )
 
 
