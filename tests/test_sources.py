@@ -817,6 +817,34 @@ def test_a_folder_of_motchallenge_roots_names_the_sequences_one_level_down(tmp_p
     ), said(data)
 
 
+def test_the_search_one_level_down_for_sequence_roots_is_capped(tmp_path, monkeypatch):
+    """`track ~` (a home folder: no images, thousands of folders) listed every folder in it, and each one's `train/`,
+    looking for MOTChallenge roots one level down (`_roots_below`): a folder of 3000 folders was listed ~6000 times
+    before the error came. The search now looks in the first `MAX_FOLDERS_SEARCHED` folders (natural order) only,
+    and the error says how many it left out where it names roots; a root among those searched is still named."""
+    home = tmp_path / "home"
+    (home / "000-MOT15" / "train" / "TUD-Campus" / "img1").mkdir(parents=True)
+    many = 3000
+    for i in range(many):
+        (home / f"folder{i:05d}").mkdir()
+    listed: list[Path] = []
+    iterdir = Path.iterdir
+
+    def counted(self: Path):
+        listed.append(self)
+        return iterdir(self)
+
+    monkeypatch.setattr(Path, "iterdir", counted)
+    with pytest.raises(SourceError) as err:
+        open_source(home)
+    assert len(listed) < many, f"{len(listed)} folders listed"
+    limit = sources.MAX_FOLDERS_SEARCHED
+    assert limit < many and len(listed) <= 2 * limit + 4, len(listed)  # (each searched: itself and its train/)
+    said = str(err.value)
+    assert "also MOTChallenge sequences one level down, in 000-MOT15/ (1 sequence)" in said, said
+    assert said.endswith(f"; searched the first {limit} of its {many + 1} folders)"), said
+
+
 def test_a_glob_in_the_image_folder_of_a_sequence_has_its_name_and_frame_rate(tmp_path):
     """`track "TUD-Campus/img1/*.jpg"` (quoted: one source) tracked at the config's 30 frames/s, not the 25 its
     seqinfo.ini one folder up gives, and named its outputs `img1`, while `track TUD-Campus/img1` is that sequence,

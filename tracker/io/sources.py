@@ -77,6 +77,8 @@ IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", "
 VIDEO_EXTENSIONS = (".mp4", ".avi", ".mov", ".mkv", ".m4v", ".webm", ".wmv", ".asf", ".mpeg", ".mpg", ".ts", ".gif")
 GLOB_CHARS = "*?["
 _TRAIN_FOLDER = "train"  # a MOTChallenge root's folder of sequences (MOT15/train/TUD-Campus)
+# folders of a folder without images searched for MOTChallenge roots one level down (a home folder holds thousands)
+MAX_FOLDERS_SEARCHED = 200
 STDIN_NAME = "-"  # what other tools take for standard input (not read here)
 # words typed as a command (`track help`) that name no file: what they are asked for (it said "no such file" alone)
 _CONFIG_WORD = (
@@ -386,7 +388,9 @@ def _sequences_in(folder: Path) -> tuple[Path, list[Path], int] | None:
 def _roots_below(folder: Path, holder: Path | None) -> str:
     """The folders of `folder` (but `holder`, whose sequences the error names already) that are no sequence but hold
     sequences (`_sequences_in`: `data/MOT15`, `data/MOT17` of `data`), each with its count, how to track one and
-    how to score them; "" where there is none. `track data` named only a sequence directly in it."""
+    how to score them; "" where there is none. `track data` named only a sequence directly in it. Only the first
+    `MAX_FOLDERS_SEARCHED` folders (natural order) are searched, the text then saying so: `track ~` listed each of
+    a home folder's thousands of folders, and each one's `train/`, before its error came."""
     try:
         folders = sorted(
             (p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".") and p != holder),
@@ -394,14 +398,16 @@ def _roots_below(folder: Path, holder: Path | None) -> str:
         )
     except OSError:
         return ""
-    roots = [(p, held) for p in folders if not _is_sequence(p) and (held := _sequences_in(p)) is not None]
+    searched = folders[:MAX_FOLDERS_SEARCHED]
+    roots = [(p, held) for p in searched if not _is_sequence(p) and (held := _sequences_in(p)) is not None]
     if not roots:
         return ""
     named = ", ".join(f"{p.name}/ ({count(len(held[1]), 'sequence')})" for p, held in roots)
     first, (_, found, _) = roots[0]
+    left_out = f"; searched the first {len(searched)} of its {len(folders)} folders" if searched != folders else ""
     return (
         f"also MOTChallenge sequences one level down, in {named}: track one by its folder, `track {found[0]}`, or "
-        f"score a folder's, `track eval --data {first}`"
+        f"score a folder's, `track eval --data {first}`{left_out}"
     )
 
 
