@@ -3464,3 +3464,61 @@ def test_track_refuses_an_out_in_a_video_folder_of_a_batch(under, tmp_path, caps
         "batch's videos' folders (beside them in its --out, or elsewhere)"
     ], err
     assert {p.name: p.read_bytes() for p in (site / "cam").iterdir()} == before, "the batch's files are untouched"
+
+
+KILLED_BATCH = """
+import functools
+from test_batch import fake_tracker
+from tracker.batch import track_many
+from tracker.config import TrackerConfig
+factory = functools.partial(fake_tracker, delay_s={delay})
+track_many({sources!r}, TrackerConfig(), {out!r}, engine="local", workers=2, progress=False, make_tracker=factory)
+"""
+
+
+def test_a_killed_batchs_partial_folders_are_refused_as_a_tracks_out(tmp_path, monkeypatch, capsys):
+    """`track batch` of two videos killed with SIGKILL (the driver and its workers) leaves each video's
+    `OUT/.<name>.partial/` (config.yaml, the txt's .partial, a JSONL and mp4 cut short; no batch.json yet), which
+    nothing marked as a batch's: `track slow.avi --out OUT/.slow.partial` tracked into it (exit 0, the batch's
+    cut-short files beside its own, the whole deleted by the batch's re-run), and `track fast.avi --out OUT` wrote
+    its files beside the partial folders. Each is now one error naming the partial folder and the batch, the folder
+    left as it was; `--resume` into either is refused alike (it said only "no checkpoint")."""
+    from test_cli import one_error_line, use_fake_models
+
+    slow, fast = clip(tmp_path / "slow.avi", 0, SLOW_FRAMES), clip(tmp_path / "fast.avi", 40, SLOW_FRAMES)
+    out = tmp_path / "out"
+    script = KILLED_BATCH.format(delay=FRAME_DELAY_S, sources=[str(slow), str(fast)], out=str(out))
+    env = os.environ | {"PYTHONPATH": os.pathsep.join([str(ROOT), str(TESTS), os.environ.get("PYTHONPATH", "")])}
+    driver = subprocess.Popen([sys.executable, "-c", script], env=env, start_new_session=True)
+    try:
+        deadline = time.monotonic() + KILL_TIMEOUT_S
+        while not (out / ".slow.partial" / "slow.txt.partial").is_file() and time.monotonic() < deadline:
+            assert driver.poll() is None, f"the batch ended (status {driver.returncode}) before it was killed"
+            time.sleep(0.05)
+        time.sleep(10 * FRAME_DELAY_S)  # (a few frames into the video)
+    finally:
+        os.killpg(driver.pid, signal.SIGKILL)
+        driver.wait(timeout=KILL_TIMEOUT_S)
+    deadline = time.monotonic() + KILL_TIMEOUT_S / 4
+    while (left := session_processes(driver.pid)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not left, f"processes of the batch left running: {left}"
+    partial = out / ".slow.partial"
+    assert (partial / CONFIG_NAME).is_file() and not (partial / NOTE_NAME).exists(), sorted(partial.iterdir())
+
+    def files() -> dict[str, bytes]:
+        return {str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
+
+    before = files()
+    use_fake_models(monkeypatch)
+    for argv in (
+        [str(slow), "--out", str(partial)],
+        [str(slow), "--out", str(partial), "--resume"],
+        [str(slow), "--out", str(partial / "inside")],
+        [str(fast), "--out", str(out)],
+        [str(fast), "--out", str(out), "--resume"],
+    ):
+        assert main([*argv, "--quiet"]) == 2, argv
+        said = one_error_line(capsys.readouterr().err)
+        assert re.search(r"\.(slow|fast)\.partial", said) and "`track batch`" in said and "killed" in said, said
+        assert files() == before, f"{argv}: the folder changed"

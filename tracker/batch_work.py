@@ -21,7 +21,7 @@ from tracker.config import TrackerConfig, config_to_dict, paths_from_here
 from tracker.file_errors import one_line as said_line
 from tracker.io.mot import unique_stem
 from tracker.io.names import safe_name, shown_name
-from tracker.run_folders import BATCH_NOTE_NAME
+from tracker.run_folders import BATCH_NOTE_NAME, PARTIAL_SUFFIX  # (out/.<name>.partial/: `track --out` refuses it)
 
 __all__ = [
     "NOTE_NAME",
@@ -46,7 +46,6 @@ __all__ = [
 ]
 
 NOTE_NAME = BATCH_NOTE_NAME  # beside each video's outputs: what made them (for resuming) and how the task went
-PARTIAL_SUFFIX = ".partial"  # out/.<name>.partial/: a video's outputs while its task runs
 _REASON_CHARS = 600  # failure reasons longer than this lose their middle, to stay one line ...
 _REASON_HEAD_CHARS = 200  # ... keeping this much of their start (what failed) and the rest of their end (what to do)
 _REASON_CUT = " [...] "

@@ -13,9 +13,11 @@ __all__ = [
     "CONFIG_NAME",
     "EVAL_MARK_NAME",
     "EVAL_RUN_FILES",
+    "PARTIAL_SUFFIX",
     "batch_video_folder",
     "refuse_gallery_in_batch_folder",
     "refuse_out_in_batch_folder",
+    "refuse_out_in_batch_partial",
 ]
 
 CONFIG_NAME = "config.yaml"  # the config a run tracked with, one for its folder (`track SOURCE --config` reads it)
@@ -25,6 +27,7 @@ EVAL_MARK_NAME = ".track-eval.json"
 # what they write into it (their tables, their variants' list, the mark), the one named first in a refusal
 EVAL_RUN_FILES = ("metrics.csv", "compare.csv", "variants.json", EVAL_MARK_NAME)
 BATCH_NOTE_NAME = "batch.json"  # in each video's folder of a `track batch` run: what made its outputs
+PARTIAL_SUFFIX = ".partial"  # out/.<name>.partial/: a batch video's outputs while its task runs (renamed at its end)
 
 
 def batch_video_folder(out: Path) -> Path | None:
@@ -72,6 +75,45 @@ def refuse_out_in_batch_folder(out: Path) -> None:
         f"--out {out} is in {shown}, a video's folder of a `track batch` run (its {BATCH_NOTE_NAME}), which the "
         "batch's re-run replaces whole, this run's outputs with it: choose another --out, outside the batch's videos' "
         "folders (beside them in its --out, or elsewhere)"
+    )
+
+
+def refuse_out_in_batch_partial(out: Path) -> None:
+    """Refuse a `track --out` that is a `track batch` video's partial folder (`.<name>.partial/`, which its task
+    writes and renames to `<name>/` when the video ends), a folder in one (links resolved), or a folder holding one
+    (the `--out` of a batch): one there is a batch's that was killed (SIGKILL: nothing removed it) or still runs.
+    Its files are cut short and no `batch.json` marks it yet, so a `track` run took it as its own: into the partial
+    folder (exit 0, the batch's files beside its own, all deleted by the batch's re-run), or beside it.
+
+    Raises:
+        ValueError: naming `out`, the partial folder and what to do instead (also for `--resume`: no `track` run
+            of its own is there to resume).
+    """
+    real = Path(os.path.realpath(out))
+    inside = next((p for p in (real, *real.parents) if _is_partial_folder(p)), None)
+    if inside is not None:
+        raise ValueError(
+            f"--out {out} is in {inside}, the unfinished outputs of a `track batch` video (a batch killed, or still "
+            f"running, before the video ended): its files are cut short, and the batch's re-run into "
+            f"{inside.parent} deletes that folder and tracks the video again; choose another --out, outside it"
+        )
+    try:
+        held = sorted(path for path in out.iterdir() if _is_partial_folder(path))
+    except OSError:  # (no folder yet, or not one: the run's own checks name it)
+        return
+    if held:
+        raise ValueError(
+            f"{out} holds {held[0].name}/, the unfinished outputs of a `track batch` run into it (killed, or still "
+            "running, before that video ended): re-run the batch into it (it tracks those videos again), or choose "
+            "another --out (this run's files would mix with the batch's)"
+        )
+
+
+def _is_partial_folder(path: Path) -> bool:
+    """Whether `path` is a folder named as a `track batch` video's partial folder (`.<name>.partial`)."""
+    name = path.name
+    return (
+        name.startswith(".") and name.endswith(PARTIAL_SUFFIX) and len(name) > len(PARTIAL_SUFFIX) + 1 and path.is_dir()
     )
 
 

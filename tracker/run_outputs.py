@@ -32,6 +32,7 @@ from tracker.run_folders import (
     EVAL_RUN_FILES,
     batch_video_folder,
     refuse_out_in_batch_folder,
+    refuse_out_in_batch_partial,
 )
 from tracker.run_summary import SUMMARY_NAME
 from tracker.types import TrackedObject
@@ -299,10 +300,12 @@ def check_output_paths(
         ValueError: `gallery` is one of the run's output files (the mp4 too with `--no-save-video`, which removes
             an earlier run's), naming it; `out` holds a `track eval` or `track compare` run (its summary.json would
             be replaced by this run's, and the folder would mix the two), or a `track batch` run (a folder of it
-            holds `batch.json`), or is in a video's folder of one (`refuse_out_in_batch_folder`); with `save_video`,
+            holds `batch.json`), or is in a video's folder of one (`refuse_out_in_batch_folder`), or is, is in or
+            holds a batch video's unfinished `.<name>.partial/` (`refuse_out_in_batch_partial`); with `save_video`,
             `out`'s path is not UTF-8 (OpenCV cannot write the video there: the run failed at its first frame).
     """
     refuse_out_in_batch_folder(out)
+    refuse_out_in_batch_partial(out)
     if save_video:
         check_video_folder(out)
     evaluated = [name for name in EVAL_RUN_FILES if (out / name).is_file()]
