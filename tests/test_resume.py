@@ -29,6 +29,7 @@ import torch
 from media import undecodable_path, write_video
 from test_cli import blob_detector, child_env, colour_embedder, scene, use_fake_models, weights_args
 
+import tracker.io.sources as sources
 import tracker.run as run
 import tracker.run_gallery as run_gallery
 import tracker.run_outputs as run_outputs
@@ -1701,3 +1702,35 @@ def test_a_run_of_several_sources_killed_in_the_folder_of_a_finished_run_is_not_
     assert main([str(clip), *args, str(out), "--resume"]) == 2
     said = capsys.readouterr()
     assert "nothing to resume" not in said.out and f"no checkpoint in {out}" in said.err, said
+
+
+@pytest.mark.parametrize("rate", [30, 25])  # (30: the config's frame_rate, which the glob was tracked at before)
+def test_a_run_of_a_glob_in_a_sequences_image_folder_begun_before_it_took_the_sequences_name_is_refused(
+    rate, tmp_path, monkeypatch, fake_models, frame_clock, capsys
+):
+    """Since stop 77 (239c924) a quoted glob in a MOTChallenge sequence's image folder, `track "SEQ/img1/*.png"`,
+    takes the sequence's name (SEQ-07.txt) and seqinfo.ini's frame rate; before, it was named after the folder
+    (img1.txt) and tracked at the config's. A run begun before and killed cannot go on as one run: its checkpoint's
+    identity holds the frame rate, and its outputs are named img1, so nothing mixes, but the refusal named another
+    reason: "OUT/SEQ-07.txt is missing" (a file the old run never wrote) where the rates agree, "frame_rate: 30.0
+    then, 25.0 now ... resume with the same source, options" (the same source and options were given) where they
+    differ. It now says why (the run was begun before the glob took the sequence's name), the folder as it was."""
+    seq = tmp_path / "SEQ"
+    (seq / "img1").mkdir(parents=True)
+    for i, frame in enumerate(scene(FRAMES), start=1):
+        cv2.imwrite(str(seq / "img1" / f"{i:06d}.png"), frame)
+    info = f"name=SEQ-07\nimDir=img1\nframeRate={rate}\nseqLength={FRAMES}\nimWidth=320\nimHeight=240\nimExt=.png\n"
+    (seq / "seqinfo.ini").write_text(f"[Sequence]\n{info}")
+    glob, out = str(seq / "img1" / "*.png"), tmp_path / "out"
+    with monkeypatch.context() as m:
+        m.setattr(sources, "_glob_sequence", lambda folder: None)  # the glob as main read it before 239c924
+        stop_at(m, STOP_AT, kill)
+        assert main([glob, "--out", str(out), "--quiet"]) == 130
+    assert (out / CHECKPOINT_NAME).is_file() and (out / "img1.jsonl").is_file()
+    capsys.readouterr()
+    before = {path.name: path.read_bytes() for path in out.iterdir()}
+    assert main([glob, "--out", str(out), "--quiet", "--resume"]) == 2
+    said = capsys.readouterr().err.strip().splitlines()[-1]
+    assert said.startswith(f"track: error: the run in {out} was begun before a glob in a MOTChallenge"), said
+    assert "its outputs are img1.*" in said and "SEQ-07" in said, said
+    assert {path.name: path.read_bytes() for path in out.iterdir()} == before

@@ -48,6 +48,7 @@ from tracker.io.sources import (
     VIDEO_EXTENSIONS,
     FrameSource,
     SourceError,
+    glob_name_before_sequence,
     open_source,
     resolve_source,
     tracked_limit,
@@ -570,7 +571,10 @@ def run_track(options: TrackOptions, notify: Callable[[str], None] | None = None
         if options.resume:  # checked before any model is loaded
             # (`out` is the folder named or found above, else ResumeError: mypy loses that through the lambda above)
             resumed = cast(Path, out)
-            checkpoint = read_resumed_run(resumed, opened[0].name, identity, options.max_frames, options.vid_stride)
+            earlier = glob_name_before_sequence(options.source)  # (a run begun before stop 77 named it so)
+            checkpoint = read_resumed_run(
+                resumed, opened[0].name, identity, options.max_frames, options.vid_stride, earlier
+            )
         elif out is not None:  # before any model loads: the run about to be replaced could still be resumed
             _note_replaced_run(out, notify)
         if options.gallery is not None:  # read, added to and written back by one run at a time (its folder made)

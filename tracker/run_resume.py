@@ -90,7 +90,12 @@ def restore_state(tracker: Tracker, checkpoint: Checkpoint) -> None:
 
 
 def read_resumed_run(
-    out: Path, stem: str, identity: dict[str, Any], max_frames: int | None, stride: int = 1
+    out: Path,
+    stem: str,
+    identity: dict[str, Any],
+    max_frames: int | None,
+    stride: int = 1,
+    earlier_stem: str | None = None,
 ) -> Checkpoint:
     """The checkpoint of the run in `out` of the source whose outputs are `stem.*`, checked before any model is
     loaded and before anything in `out` is changed (a refused resume leaves the folder as it was).
@@ -99,13 +104,17 @@ def read_resumed_run(
         identity: the run being started (`tracker.resume.run_identity`): the checkpoint's must match it.
         max_frames: the run's `--max-frames` (None: no limit), source frames; as many as the checkpoint holds
             finish the run. stride: the run's `--vid-stride` (of the first `max_frames`, ceil(max_frames / stride)
-            frames are tracked).
+            frames are tracked). earlier_stem: the stem an earlier version gave the source, where it gave another
+            (`tracker.io.sources.glob_name_before_sequence`): a run of it is refused (`_refuse_named_before`).
 
     Raises:
         AlreadyFinished: the run in `out` finished. ResumeError: nothing to resume there (`_check_resumable`), a
-            checkpoint of another run or a damaged one (`read_checkpoint`), outputs shorter than it says, or a
-            `max_frames` below the frames the run already tracked.
+            run begun by an earlier version that named the source `earlier_stem`, a checkpoint of another run or a
+            damaged one (`read_checkpoint`), outputs shorter than it says, or a `max_frames` below the frames the
+            run already tracked.
     """
+    if earlier_stem is not None and earlier_stem != stem:
+        _refuse_named_before(out, stem, earlier_stem)
     _check_resumable(out, stem, identity.get("source"))
     checkpoint = read_checkpoint(out / CHECKPOINT_NAME, identity)
     _check_resumed_outputs(out, stem, checkpoint.progress)
@@ -118,6 +127,26 @@ def read_resumed_run(
             f"{max_frames} leaves nothing to do: give a larger --max-frames, or none"
         )
     return checkpoint
+
+
+def _refuse_named_before(out: Path, stem: str, earlier: str) -> None:
+    """Refuse the checkpointed run in `out` whose outputs are `earlier.*` and not `stem.*`: a glob in a MOTChallenge
+    sequence's image folder begun before stop 77, named after the folder (`img1`) and tracked at the config's frame
+    rate, which now takes the sequence's name and seqinfo.ini's rate; its checkpoint is of the other two. Refused as
+    "OUT/<stem>.txt is missing", or as another frame rate with "resume with the same source, options", before.
+
+    Raises:
+        ResumeError: naming the folder, both names and what to do.
+    """
+    if not (out / CHECKPOINT_NAME).exists() or resumed_file(out / f"{stem}.txt").exists():
+        return
+    if not resumed_file(out / f"{earlier}.txt").exists():
+        return
+    raise ResumeError(
+        f"the run in {shown_name(out)} was begun before a glob in a MOTChallenge sequence's image folder took the "
+        f"sequence's name and frame rate (its outputs are {earlier}.*, named after the folder and tracked at the "
+        f"config's frame rate; now {stem}.*, at seqinfo.ini's): it cannot go on as one run; run again without --resume"
+    )
 
 
 def _check_resumable(out: Path, stem: str, source: str | None) -> None:

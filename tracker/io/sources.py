@@ -56,6 +56,7 @@ __all__ = [
     "SourceError",
     "check_named",
     "check_not_split_images",
+    "glob_name_before_sequence",
     "image_source_name",
     "local_path",
     "open_source",
@@ -506,6 +507,18 @@ def _glob_sequence(folder: Path | None) -> SequenceInfo | None:
     `_sequence_of_images` finds it), whose name and frame rate the glob's images are tracked with as the folder's
     are: `track "TUD-Campus/img1/*.jpg"` was named `img1` and tracked at the config's 30 frames/s, not its 25."""
     return _sequence_of_images(folder) if folder is not None else None
+
+
+def glob_name_before_sequence(spec: str | Path) -> str | None:
+    """For a glob in a MOTChallenge sequence's image folder (`SEQ/img1/*.jpg`, which takes the sequence's name and
+    frame rate since stop 77, `_glob_sequence`), the output name it had before: its folder's (`img1`); None for any
+    other source. A resume of a run begun before then is refused (`tracker.run_resume.read_resumed_run`)."""
+    text = str(spec)
+    path = _as_path(text)
+    if not text or _exists(path) or not any(ch in text for ch in GLOB_CHARS):
+        return None
+    _, folder = _literal_glob(path)
+    return _folder_name(folder, None) if folder is not None and _glob_sequence(folder) is not None else None
 
 
 def open_source(spec: str | Path) -> FrameSource:
