@@ -2239,6 +2239,51 @@ def test_an_unreadable_image_is_said_by_the_summary_not_by_a_warning_line_each(f
     assert "2 unreadable frames skipped" in out and "warning" not in err, (out, err)
 
 
+def test_a_folder_with_unreadable_images_tracked_to_its_end_is_not_said_to_stop_before_it(
+    fake_models, tmp_path, capsys
+):
+    """A folder of 5 images, 2 of them unreadable, tracked to its end: the printed summary said "tracked 3 frames ...,
+    of the 5 to the source's end", as for a run stopped early (and summary.json's `frames` 3 against
+    `expected_frames` 5 read so, which cli.md gave as the sign of a run stopped early). The frames skipped as
+    unreadable were reached: 3 tracked + 2 skipped is the source's end."""
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    for number, image in enumerate(scene(5), start=1):
+        cv2.imwrite(str(folder / f"{number}.png"), image)
+    for number in (2, 4):
+        (folder / f"{number}.png").write_bytes(b"not a png")
+    assert main([str(folder), "--out", str(tmp_path / "out"), "--no-save-video"]) == 0
+    first = capsys.readouterr().out.splitlines()[0]
+    assert first.startswith("tracked 3 frames") and "source's end" not in first, first
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert (summary["frames"], summary["corrupt_frames"], summary["expected_frames"]) == (3, 2, 5)
+
+
+@pytest.mark.parametrize("save_video", [True, False])
+def test_max_frames_stops_at_that_source_frame_across_unreadable_images(fake_models, tmp_path, capsys, save_video):
+    """`--max-frames 5` reads the source's first 5 frames (cli.md: "the source's frames"). With frames 3 and 4 of 8
+    unreadable, it tracked 5 readable ones, frames 1, 2, 5, 6 and 7, past source frame 5, and said it had not
+    been cut. It tracks 1, 2 and 5, counts 3 and 4 as unreadable, and is cut short (the annotated video holds 5
+    frames, one per source frame up to the limit)."""
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    for number, image in enumerate(scene(8), start=1):
+        cv2.imwrite(str(folder / f"{number}.png"), image)
+    for number in (3, 4):
+        (folder / f"{number}.png").write_bytes(b"not a png")
+    out = tmp_path / "out"
+    video = ["--save-video"] if save_video else ["--no-save-video"]
+    assert main([str(folder), "--out", str(out), "--max-frames", "5", *video]) == 0
+    printed = capsys.readouterr().out.splitlines()[0]
+    assert printed.endswith(", of the 8 to the source's end"), printed
+    numbers = [json.loads(line)["frame"] for line in (out / "frames.jsonl").read_text().splitlines()]
+    assert numbers == [1, 2, 5]
+    summary = json.loads((out / "summary.json").read_text())
+    assert (summary["frames"], summary["corrupt_frame_numbers"], summary["cut_short"]) == (3, [3, 4], True)
+    if save_video:
+        assert video_info(out / "frames.mp4")[0] == 5
+
+
 def test_the_summary_names_a_failed_file_not_utf8_as_the_error_line_does(fake_models, tmp_path, monkeypatch, capsys):
     """An output whose file is a symbolic link loop named `caf<0xE9>`: the error line named it `caf\\ufffd`, but
     summary.json's `error` said Python's repr of it, the escape `caf\\udce9` as text. It says the error line's words

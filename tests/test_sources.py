@@ -94,6 +94,29 @@ def test_corrupt_frame_mid_video_is_skipped_counted_and_keeps_its_number(tmp_pat
     assert src.corrupt_frames == 1 and src.ended_early is None
 
 
+@pytest.mark.parametrize(
+    ("end", "numbers", "corrupt", "reached"),
+    [(5, [1, 2, 3, 4], 1, True), (7, [1, 2, 3, 4, 6, 7], 1, True), (10, [1, 2, 3, 4, 6, 7, 8, 9, 10], 1, False)],
+)
+def test_a_video_read_to_an_end_stops_at_that_frame_counting_unreadable_ones_before_it(
+    tmp_path, end, numbers, corrupt, reached
+):
+    """`FrameSource.end` (`--max-frames`) is a source position: with frame 5 unreadable, an end of 5 reads frames 1
+    to 4 and counts frame 5 as unreadable (not as a video whose data stops there), and an end of 7 reads no frame
+    after 7 (a limit counted in frames read went on to frame 8)."""
+    video = write_video(tmp_path / "clip.avi", noise_frames(10), "MJPG")
+    data = bytearray(video.read_bytes())
+    starts = [i for i in range(len(data) - 1) if data[i] == 0xFF and data[i + 1] == 0xD8]  # JPEG start markers
+    stop = starts[5] - 16  # keep the AVI chunk header of frame 6 before its JPEG start
+    data[starts[4] : stop] = bytes(stop - starts[4])  # wipe frame 5's JPEG data
+    damaged = tmp_path / "damaged.avi"
+    damaged.write_bytes(bytes(data))
+    src = open_source(damaged)
+    src.end = end
+    assert [n for n, _ in src] == numbers
+    assert (src.corrupt_frames, src.ended_early, src.reached_end) == (corrupt, None, reached)
+
+
 def test_a_video_whose_first_frames_are_damaged_is_tracked_from_the_first_readable_one(tmp_path):
     """Undecodable frames are skipped, the first ones too (a CCTV export cut in a damaged spot): the video was
     refused as "not a readable video" when its first frame did not decode."""

@@ -285,6 +285,7 @@ def track_source(
             if source.depth is not None and resume.depth_bits is not None:  # fixed by an image passed over
                 source.depth.bits = resume.depth_bits
     ids_kept = history if tracker.gallery is not None else None  # (what each checkpoint keeps of it)
+    source.end = max_frames  # (source positions: unreadable frames among the first `max_frames` count towards it)
     limit = tracked_limit(max_frames, source.stride)
     expected = summary.to_track = tracked_limit(source.total, source.stride)  # (summary.json's `expected_frames`)
     total = min(expected, limit) if expected and limit else (expected or limit)  # (the bar's: a --max-frames' first)
@@ -407,9 +408,13 @@ def _taken(times: deque[float | None]) -> Iterator[float | None]:
 
 def _cut_short(left: int | None, tracked: int, last: int, source: FrameSource) -> bool:
     """Whether a loop that tracked `tracked` frames, the last numbered `last`, stopped at its limit (`left` frames:
-    `max_frames`) with frames of `source` after it that its stride keeps (its length unknown: a glob growing, a
-    stream)."""
-    return left is not None and tracked == left and (source.total is None or last + source.stride <= source.total)
+    `max_frames`, or the reader at `source.end`, unreadable frames before it) with frames of `source` after it that
+    its stride keeps (its length unknown: a glob growing, a stream)."""
+    if source.reached_end and source.end is not None:  # (the last position the stride keeps up to the limit)
+        last = (tracked_limit(source.end, source.stride) - 1) * source.stride + 1
+    elif left is None or tracked != left:
+        return False
+    return source.total is None or last + source.stride <= source.total
 
 
 def _close(outputs: RunOutputs, summary: RunSummary) -> OSError | None:

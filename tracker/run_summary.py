@@ -234,7 +234,8 @@ class RunSummary:
         lines = [f"{verb} {count(self.frames, 'frame')} in {self.seconds:.1f} s ({self.fps:.1f} frames/s)"]
         if self.vid_stride != 1:  # (the frames are the tracked ones: a 25 frames/s source at stride 2 is 12.5)
             lines[0] += f", 1 source frame in {self.vid_stride} (--vid-stride {self.vid_stride})"
-        if self.to_track is not None and self.frames < self.to_track:  # (stopped, or cut: how far it got)
+        # (stopped, or cut: how far it got; unreadable frames skipped were reached, not left)
+        if self.to_track is not None and self.frames + self.corrupt_frames < self.to_track:
             lines[0] += f", of the {self.to_track} to the source's end"
         if self.frames or self.tracks:  # (a stream that never opened: "0 tracks; ... 0 times" said nothing)
             lines.append(f"{count(len(self.tracks), 'track')}; {returns}")

@@ -151,6 +151,10 @@ class FrameSource:
         path: the file of a video file source (None for the others).
         skip_to: frames numbered up to this are passed over without being decoded (a resumed run starts after
             them); unreadable frames among them are not counted in `corrupt_frames`.
+        end: frames numbered after this are not read (`--max-frames`: source positions, so unreadable frames
+            before it count towards it); None: to the source's end. Live streams ignore it (the caller counts).
+        reached_end: a file source's reader stopped at `end`, before the source's own end (or where that is not
+            known).
         announced_frames: a MOTChallenge sequence whose image folder holds images for fewer frames than its
             seqinfo.ini's seqLength: that length (the frames with images, `total`, are tracked); else None.
         depth: an image source's reader (`DepthReader`: the depth of 16-bit data, fixed by the first image that
@@ -176,6 +180,8 @@ class FrameSource:
     files: tuple[Path, ...] = field(default=(), repr=False)
     path: Path | None = field(default=None, repr=False)
     skip_to: int = 0
+    end: int | None = None
+    reached_end: bool = False
     announced_frames: int | None = None
     depth: DepthReader | None = field(default=None, repr=False)
     stride: int = 1
@@ -700,6 +706,9 @@ def _image_source(name: str, files: list[Path], fps: float | None, kind: str) ->
         probed = reader.take_probed()  # the image the probe read: not read a second time
         image: np.ndarray | None
         for number, file in enumerate(files, start=1):
+            if src.end is not None and number > src.end:  # (`--max-frames`: files are left after it)
+                src.reached_end = True
+                break
             if number <= src.skip_to or src.passes_over(number):  # (not read)
                 continue
             if probed is not None and number == probed[0] + 1:
@@ -813,6 +822,9 @@ def _video_source(path: Path) -> FrameSource:
         position, last_good = 0, 0  # frames consumed so far; the last one decoded
         try:
             while position - last_good < MAX_CONSECUTIVE_FAILURES:
+                if src.end is not None and position >= src.end:  # (`--max-frames`: nothing read past it)
+                    src.reached_end = not total or position < total
+                    break
                 if not capture.grab():
                     if not total or position >= total:
                         break  # the normal end
@@ -831,7 +843,9 @@ def _video_source(path: Path) -> FrameSource:
                     log.info("%s: skipped %d unreadable frame(s) before frame %d", path, skipped, position)  # (counted)
                 last_good = position
                 yield position, image
-            if position > last_good:  # failures that never recovered: the data stops here
+            if position > last_good and src.end is not None and position >= src.end:
+                src.skipped(range(last_good + 1, position + 1))  # unreadable up to the limit: counted, not the end
+            elif position > last_good:  # failures that never recovered: the data stops here
                 src.ended_early = last_good
                 log.warning(
                     "%s: no readable frames after frame %d of %d (truncated? or sound longer than the picture)",
