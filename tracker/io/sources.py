@@ -152,7 +152,8 @@ class FrameSource:
         skip_to: frames numbered up to this are passed over without being decoded (a resumed run starts after
             them); unreadable frames among them are not counted in `corrupt_frames`.
         end: frames numbered after this are not read (`--max-frames`: source positions, so unreadable frames
-            before it count towards it); None: to the source's end. Live streams ignore it (the caller counts).
+            before it count towards it); None: to the source's end. The image and video-file readers stop at it;
+            a URL's reader does not (the caller counts its frames).
         reached_end: a file source's reader stopped at `end`, before the source's own end (or where that is not
             known).
         announced_frames: a MOTChallenge sequence whose image folder holds images for fewer frames than its
