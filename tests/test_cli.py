@@ -2259,6 +2259,21 @@ def test_a_folder_with_unreadable_images_tracked_to_its_end_is_not_said_to_stop_
     assert (summary["frames"], summary["corrupt_frames"], summary["expected_frames"]) == (3, 2, 5)
 
 
+def test_the_bar_of_a_folder_with_unreadable_images_fills_at_its_end(fake_models, tmp_path, capsys):
+    """The progress bar counted the frames tracked against a total of every frame: a folder of 5 images, 2 of them
+    unreadable, tracked to its end left the bar at 3/5, 60%, as if the run had stopped. It counts the frames
+    reached, tracked or skipped: 5/5."""
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    for number, image in enumerate(scene(5), start=1):
+        cv2.imwrite(str(folder / f"{number}.png"), image)
+    for number in (2, 5):  # (5: after the last frame tracked)
+        (folder / f"{number}.png").write_bytes(b"not a png")
+    assert main([str(folder), "--out", str(tmp_path / "out"), "--no-save-video"]) == 0
+    last = capsys.readouterr().err.replace("\r", "\n").strip().splitlines()[-1]
+    assert "100%" in last and "5/5" in last, last
+
+
 @pytest.mark.parametrize("save_video", [True, False])
 def test_max_frames_stops_at_that_source_frame_across_unreadable_images(fake_models, tmp_path, capsys, save_video):
     """`--max-frames 5` reads the source's first 5 frames (cli.md: "the source's frames"). With frames 3 and 4 of 8

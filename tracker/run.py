@@ -290,8 +290,11 @@ def track_source(
     expected = summary.to_track = tracked_limit(source.total, source.stride)  # (summary.json's `expected_frames`)
     total = min(expected, limit) if expected and limit else (expected or limit)  # (the bar's: a --max-frames' first)
     left = None if limit is None else max(limit - done.frames, 0)
+    # the bar counts the frames reached, tracked or skipped as unreadable: a run to the end fills it (it stopped at
+    # 6/8 where 2 of 8 images were damaged, as if cut short)
+    passed = done.corrupt_frames  # unreadable frames counted on the bar so far (those before a checkpoint: initial)
     bar = tqdm(  # (named when several sources run in turn: each has a bar of its own)
-        total=total, initial=done.frames, desc=name, unit="frame", disable=not progress, file=ProgressStream(),
+        total=total, initial=done.frames + passed, desc=name, unit="frame", disable=not progress, file=ProgressStream(),
         dynamic_ncols=True,
     )  # fmt: skip
     start = time.perf_counter()
@@ -342,7 +345,8 @@ def track_source(
                             outputs.write_video(number, canvas)
                         if show and _show(canvas):
                             stop.stopped = True
-                    bar.update(1)
+                    bar.update(1 + max(source.corrupt_frames - passed, 0))  # (read ahead: maybe the next one's)
+                    passed = max(passed, source.corrupt_frames)
                     last_number = number
                     if checkpointer is not None and checkpointer.due():
                         with naming_file(checkpointer.path):  # (a full disk: the first checkpoint is the largest file)
@@ -373,6 +377,7 @@ def track_source(
             stop.closing = True
             summary.seconds = done.seconds + time.perf_counter() - start
             note_counts(summary, tracker, source)
+            bar.update(max(source.corrupt_frames - passed, 0))  # (unreadable frames after the last one tracked)
             bar.close()
             if not (summary.interrupted or summary.error):  # (a stopped run's video ends at its last frame tracked)
                 outputs.finish_video(source.last_skipped)
