@@ -18,8 +18,8 @@ demo: $(STAMP)
 	$(PY) -m tracker.demo
 
 lint: $(STAMP)
-	$(PY) -m ruff check tracker tests tools
-	$(PY) -m ruff format --check tracker tests tools
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
 
 test: lint
 	$(PY) -m pytest -q

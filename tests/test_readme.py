@@ -247,8 +247,8 @@ def test_every_make_target_the_makefile_declares_or_the_readme_names_runs_a_reci
     empty = [t for t in sorted(targets) if not dry_run(t) or any("Nothing to be done" in x for x in dry_run(t))]
     assert not empty, f"make targets without commands: {empty}"
     lint = dry_run("lint")
-    assert any(line.endswith("-m ruff check tracker tests tools") for line in lint), lint
-    assert any(line.endswith("-m ruff format --check tracker tests tools") for line in lint), lint
+    assert any(line.endswith("-m ruff check .") for line in lint), lint
+    assert any(line.endswith("-m ruff format --check .") for line in lint), lint
     assert set(lint) <= set(dry_run("test")), "make test does not run make lint's checks"
 
 
