@@ -199,6 +199,30 @@ def test_core_runs_numpys_blas_on_one_thread_and_callers_reid_gets_the_callers(t
         assert spied == {1} and _blas_threads() == {2}
 
 
+def test_a_frame_in_a_worker_thread_bounds_numpys_blas_too(two_blas_threads):
+    """threadpoolctl sets OpenBLAS's count (its pthreads layer, numpy's wheels) only from the first thread that set it,
+    while that thread lives, and silently does nothing from any other: a tracker's frame in a worker thread (a
+    service's thread pool, one camera a thread), after the main thread set the count, ran numpy's BLAS on every core
+    (the crossing world at T = 100: 54-57 ms a frame against 9-12 in the main thread at load ~6, docs/speed-log.md,
+    stop 78). The frame runs on `core_threads` of it in any thread, and the caller's count is back after it."""
+    frames = _crossing_frames(2)
+    main = Tracker(load_config(None, overrides=["device=cpu"]), frame_rate=30)
+    main.update_detections(frames[0].boxes_xyxy, frames[0].scores, embeddings=frames[0].embeddings)
+    worker = Tracker(load_config(None, overrides=["device=cpu"]), frame_rate=30)
+    seen: set[int] = set()
+
+    def spy_step(dets, embed=None, real=worker.core.step, **kwargs):
+        seen.update(_blas_threads())
+        return real(dets, embed, **kwargs)
+
+    worker.core.step = spy_step
+    with ThreadPoolExecutor(1) as pool:
+        for det in frames:
+            pool.submit(worker.update_detections, det.boxes_xyxy, det.scores, embeddings=det.embeddings).result()
+    assert seen == {1}
+    assert _blas_threads() == {2}
+
+
 def test_a_frame_bounds_numpys_blas_and_leaves_opencvs_own_alone():
     """OpenCV's wheel loads its own OpenBLAS with the tracker (`import cv2`), which no step of a frame calls: lowering
     and restoring it cost three C calls a frame out of the caches (~1 % of the walking frame, docs/speed-log.md,

@@ -188,15 +188,57 @@ class BlasThreads:
 
 
 def _numpy_blas_libraries() -> list[Any]:
-    """threadpoolctl's controllers of numpy's BLAS: the loaded BLAS library whose file is the one numpy's own
-    extension calls (`_numpy_blas_file`). Other BLAS libraries (OpenCV's own OpenBLAS, which `import cv2` loads with
-    the tracker) run nothing of a frame, and bounding each cost three C calls a frame out of the caches (~10 us of the
-    walking frame, docs/speed-log.md, stop 70). Every BLAS library loaded where numpy's file cannot be told (a platform
-    without `dladdr`, a BLAS whose symbols are named otherwise) or is not among them."""
+    """threadpoolctl's controllers of numpy's BLAS (an OpenBLAS of the pthreads layer as `_with_own_calls` gives it):
+    the loaded BLAS library whose file is the one numpy's own extension calls (`_numpy_blas_file`). Other BLAS
+    libraries (OpenCV's own OpenBLAS, which `import cv2` loads with the tracker) run nothing of a frame, and bounding
+    each cost three C calls a frame out of the caches (~10 us of the walking frame, docs/speed-log.md, stop 70).
+    Every BLAS library loaded where numpy's file cannot be told (a platform without `dladdr`, a BLAS whose symbols
+    are named otherwise) or is not among them."""
     libraries = list(_threadpoolctl().ThreadpoolController().select(user_api="blas").lib_controllers)
     numpys = _numpy_blas_file()
     own = [library for library in libraries if numpys is not None and os.path.realpath(library.filepath) == numpys]
-    return own or libraries
+    return [_with_own_calls(library) for library in own or libraries]
+
+
+# OpenBLAS's thread-count functions are named with its build's affixes: none (a system OpenBLAS), "64_" or "_64" (the
+# 64-bit-integer builds), "scipy_" with those (numpy >= 2's wheels); the affixes threadpoolctl tries, in its order
+_OPENBLAS_AFFIXES = tuple((prefix, suffix) for prefix in ("", "scipy_") for suffix in ("", "64_", "_64"))
+
+
+class _OpenBLASPool:
+    """An OpenBLAS library of the pthreads layer, its process-wide thread count read and set by OpenBLAS's own
+    `openblas_get_num_threads` / `openblas_set_num_threads` (what threadpoolctl calls for it) from any thread.
+
+    threadpoolctl's controller sets that count only from the first thread that set it, while that thread lives, and
+    silently does nothing from any other: a tracker's frame in a worker thread, after the main thread set the count,
+    ran numpy's BLAS on every core (the crossing world at T = 100: 54-57 ms a frame against 9-12, docs/speed-log.md,
+    stop 78). `_CALLERS` serialises the blocks that change the count.
+    """
+
+    __slots__ = ("filepath", "get_num_threads", "set_num_threads")
+
+    def __init__(self, filepath: str, get: Callable[[], int], set_: Callable[[int], Any]) -> None:
+        self.filepath = filepath
+        self.get_num_threads = get
+        self.set_num_threads = set_
+
+
+def _with_own_calls(library: Any) -> Any:
+    """threadpoolctl's controller `library` as an `_OpenBLASPool` where it is an OpenBLAS of the pthreads layer whose
+    two functions are found in its file; any other (MKL, BLIS, an OpenBLAS on OpenMP, whose count is per thread and
+    set from any thread already) as it is."""
+    if getattr(library, "internal_api", None) != "openblas" or getattr(library, "threading_layer", None) != "pthreads":
+        return library
+    try:
+        handle = ctypes.CDLL(library.filepath)  # (loaded already: the same handle)
+    except (OSError, TypeError):
+        return library
+    for prefix, suffix in _OPENBLAS_AFFIXES:
+        get = getattr(handle, f"{prefix}openblas_get_num_threads{suffix}", None)
+        set_ = getattr(handle, f"{prefix}openblas_set_num_threads{suffix}", None)
+        if get is not None and set_ is not None:
+            return _OpenBLASPool(library.filepath, get, set_)
+    return library
 
 
 # numpy's single-precision matrix product in the BLAS builds its wheels and distributions link: the reference CBLAS
