@@ -986,3 +986,36 @@ def test_bench_gallery_save_times_a_save_of_a_file_with_a_long_name_as_the_libra
     gallery.save(path)
     assert "write" in bench.phases(gallery, path, gil=False)
     assert sorted(tmp_path.iterdir()) == [path], "the temp file renamed over the gallery, nothing else left"
+
+
+def test_bench_batch_gives_each_batch_distinct_videos_that_track_many_accepts(monkeypatch, tmp_path, capsys):
+    """`tools/bench_batch.py` gave `track_many` the one clip n times (`[video] * n`), which a batch refuses since
+    sources given twice are (`tracker.batch_repeats`): the tool stopped with that ValueError before its 2-video
+    row, so docs/batch.md's table could not be measured again. Each batch now gets n copies of the clip."""
+    from types import SimpleNamespace
+
+    from tracker.batch_repeats import refuse_repeated
+
+    bench_batch = load_tool("bench_batch")
+    shared = tmp_path / "shared"
+    (shared / "videos").mkdir(parents=True)
+    (shared / bench_batch.VIDEO).write_bytes(b"a clip")
+    given = []
+
+    def fake_track_many(videos, cfg, out, **_):
+        refuse_repeated(videos)  # (as track_many does without a gallery)
+        given.append([Path(v).read_bytes() for v in videos])
+        return SimpleNamespace(fps=10.0, seconds=1.0, failed=[], videos=[SimpleNamespace(seconds=1.0)])
+
+    fake_ray = SimpleNamespace(init=lambda **_: None, shutdown=lambda: None)
+    monkeypatch.setitem(sys.modules, "ray", fake_ray)
+    monkeypatch.setattr(bench_batch, "shared_root", lambda: shared)
+    monkeypatch.setattr(bench_batch, "config", lambda shared, device: None)
+    monkeypatch.setattr(bench_batch, "track_many", fake_track_many)
+    monkeypatch.setattr(bench_batch, "direct_seconds", lambda video, frames, device: (1.0, 1.0))
+    monkeypatch.setattr(sys, "argv", ["bench_batch.py", "--frames", "1", "--overhead-frames", "1", "--repeats", "1"])
+    bench_batch.main()
+    table = [line for line in capsys.readouterr().out.splitlines() if line[:1].isdigit() and " | " in line]
+    assert [line.split(" | ")[0] for line in table] == [str(n) for n in bench_batch.COUNTS]
+    assert sorted({len(videos) for videos in given}) == sorted({1, *bench_batch.COUNTS})
+    assert all(clip == b"a clip" for videos in given for clip in videos)

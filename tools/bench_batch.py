@@ -1,8 +1,9 @@
 """`track batch` throughput: 1, 2 and 4 videos on the local engine and on Ray, side by side in one run;
 the overhead Ray adds to one video; and a paper estimate of the cluster for many cameras.
 
-Every video is the same real clip (../shared/videos/one-by-one-person-detection.mp4, 768x432) cut to
---frames, tracked with the real detector and ReID (yolov8n INT8 OpenVINO + OSNet-x0.25), no annotated video.
+Every video is a copy of the same real clip (../shared/videos/one-by-one-person-detection.mp4, 768x432; copies, as a
+batch refuses one file given twice) cut to --frames, tracked with the real detector and ReID (yolov8n INT8 OpenVINO +
+OSNet-x0.25), no annotated video.
 Throughput = frames of all videos / wall time of the batch (model loading in each task included: that is
 what a batch costs). Ray is started once, before the timed runs (its start-up is reported apart).
 
@@ -73,6 +74,16 @@ def batch_fps(engine: str, videos: list[Path], cfg, frames: int, scratch: Path, 
     return summary.fps, summary.seconds
 
 
+def copies(video: Path, count: int, folder: Path) -> list[Path]:
+    """`count` copies of `video` in `folder` (cam1.mp4, cam2.mp4, ...): a batch refuses one file given twice
+    (`tracker.batch_repeats`: a link or another spelling of it too), so the n videos of a row are n files."""
+    folder.mkdir(parents=True, exist_ok=True)
+    made = [folder / f"cam{i + 1}{video.suffix}" for i in range(count)]
+    for path in made:
+        shutil.copyfile(video, path)
+    return made
+
+
 def direct_seconds(video: Path, frames: int, device: str) -> tuple[float, float]:
     """One video as `track` runs it, in a fresh process with a task's thread settings (OMP_NUM_THREADS and
     torch threads = THREADS_PER_VIDEO, as Ray and the local engine give a task): (wall seconds with the
@@ -133,9 +144,10 @@ def main() -> None:
     track_many([video], cfg, scratch / "warm", engine="ray", save_video=False, max_frames=5, progress=False)
 
     rows = {}
+    clips = copies(video, max(COUNTS), scratch / "clips")
     for n in COUNTS:
         for engine in ENGINES:  # side by side: both engines for one count before the next count
-            rows[(engine, n)] = batch_fps(engine, [video] * n, cfg, args.frames, scratch, args.gpus_per_video)
+            rows[(engine, n)] = batch_fps(engine, clips[:n], cfg, args.frames, scratch, args.gpus_per_video)
     print("\nvideos | local frames/s (s) | ray frames/s (s) | ray / local")
     print("---|---|---|---")
     for n in COUNTS:
