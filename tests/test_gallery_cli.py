@@ -117,6 +117,27 @@ def test_same_person_same_id_in_every_video_and_jsonl_has_both_ids(colour_models
     assert all(i.sightings == 3 for i in saved.identities)
 
 
+def test_two_cameras_of_one_file_name_are_told_apart_in_the_gallerys_sightings(colour_models, tmp_path):
+    """Two cameras whose recordings have one file name (`cam1/clip.avi`, `cam2/clip.avi`, as a recorder names them):
+    `track` wrote their outputs as clip.* and clip_2.*, but recorded both cameras' sightings as "clip", so the
+    gallery (`ls`, `export`'s first_source / last_source) could not tell which camera saw a person last; `track
+    batch` records each video's output name (clip, clip_2). Each source's sightings now carry its output name."""
+    first = scene()
+    second = scene()[::-1]  # the same two people, walking the other way
+    (tmp_path / "cam1").mkdir()
+    (tmp_path / "cam2").mkdir()
+    a = write_video(tmp_path / "cam1" / "clip.avi", first)
+    b = write_video(tmp_path / "cam2" / "clip.avi", second)
+    gallery = tmp_path / "site.gallery"
+    out = tmp_path / "out"
+    assert main([str(a), str(b), "--gallery", str(gallery), "--out", str(out), *ARGS]) == 0
+    assert (out / "clip.txt").exists() and (out / "clip_2.txt").exists()
+    saved = Gallery.load(gallery)
+    assert len(saved) == 2
+    assert {i.first_seen.source for i in saved.identities} == {"clip"}
+    assert {i.last_seen.source for i in saved.identities} == {"clip_2"}  # (seen by cam2 last)
+
+
 def test_corrupt_gallery_stops_the_run_and_is_not_overwritten(colour_models, tmp_path, capsys):
     video = write_video(tmp_path / "cam1.avi", scene())
     gallery = tmp_path / "site.gallery"

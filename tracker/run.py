@@ -635,7 +635,7 @@ def run_track(options: TrackOptions, notify: Callable[[str], None] | None = None
                         rate = _frame_rate(source, cfg, options, notify)
                         _note_missing_images(source, notify)
                         tracker = Tracker(cfg, rate, detector=first.detector, embedder=first.embedder, gallery=gallery)
-                    tracker.core.source_name = source.name
+                    tracker.core.source_name = stem  # (its outputs' name: two cameras' clip.mp4 are clip, clip_2)
                     saver.in_view_unstored = True  # (until `reset` below: what an abort before it leaves out)
                     linked.started(i)
                     summary = track_source(
