@@ -756,6 +756,45 @@ def test_records_that_do_not_account_for_the_embeddings_are_named_corrupt(tmp_pa
     assert said in str(caught.value)
 
 
+def _with_tensors(path, change) -> None:
+    """Rewrite the gallery file `path` with `change(tensors)` applied to its tensors and the header's checksum made
+    to match them (a file another program wrote as a gallery, or damaged and re-signed: the checksum passes)."""
+    import json
+
+    from safetensors.numpy import load, save
+
+    from tracker.gallery_format import _read_header, _tensor_digest
+
+    blob = path.read_bytes()
+    tensors, header = dict(load(blob)), _read_header(blob)
+    change(tensors)
+    header["sha256"] = _tensor_digest(tensors)
+    path.write_bytes(save(tensors, metadata={"gallery": json.dumps(header)}))
+
+
+@pytest.mark.parametrize(
+    ("change", "said"),
+    [
+        (lambda t: t.update(prototypes=t["prototypes"].reshape(-1)), "prototypes are not an (M, D) matrix"),
+        (lambda t: t.update(prototypes=t["prototypes"].reshape(len(t["owners"]), 2, -1)), "an (M, D) matrix"),
+        (lambda t: t.update(owners=t["owners"].reshape(-1, 1)), "owners are not an (M,) vector"),
+    ],
+)
+def test_tensors_of_another_shape_are_named_corrupt(tmp_path, change, said):
+    """A file whose checksum matches tensors of another rank (1-D prototypes) failed with a traceback, IndexError:
+    tuple index out of range in check_width, from `track gallery ls` and `track --gallery` alike. Each shape is one
+    GalleryError naming the file, the file left as it is."""
+    gallery, _ = filled()
+    path = tmp_path / "site.gallery"
+    gallery.save(path)
+    _with_tensors(path, change)
+    before = path.read_bytes()
+    with pytest.raises(GalleryError, match=r"site\.gallery is corrupt") as caught:
+        Gallery.load(path)
+    assert said in str(caught.value)
+    assert path.read_bytes() == before
+
+
 def test_the_gallery_modules_public_names_outlive_its_split():
     """tracker/gallery.py was split into gallery_records / _prototypes / _file / _format / _assign (stop 40): code
     that imported a public name of tracker.gallery before must still find it there."""

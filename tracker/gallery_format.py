@@ -180,7 +180,21 @@ def decode(blob: bytes, path: Path) -> tuple[dict[str, np.ndarray], dict[str, An
         )
     if set(tensors) != {"prototypes", "owners"} or header.get("sha256") != _tensor_digest(tensors):
         raise GalleryError(f"{path} is corrupt: its embeddings do not match the checksum in its header{DAMAGED}")
+    shapes = _shape_errors(tensors)
+    if shapes:  # (a checksum over tensors of another rank passes: 1-D prototypes were an IndexError traceback)
+        raise GalleryError(f"{path} is corrupt: its {' and '.join(shapes)}{DAMAGED}")
     return tensors, header
+
+
+def _shape_errors(tensors: dict[str, np.ndarray]) -> list[str]:
+    """What is wrong with the ranks of the decoded `prototypes` (an (M, D) matrix) and `owners` (an (M,) vector):
+    one phrase each, none where both are as `encode` writes them."""
+    errors = []
+    if tensors["prototypes"].ndim != 2:
+        errors.append(f"prototypes are not an (M, D) matrix (shape {tensors['prototypes'].shape})")
+    if tensors["owners"].ndim != 1:
+        errors.append(f"owners are not an (M,) vector (shape {tensors['owners'].shape})")
+    return errors
 
 
 def _starts_as_safetensors(blob: bytes) -> bool:
