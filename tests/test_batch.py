@@ -492,6 +492,34 @@ def test_cli_batch_without_ray_says_how_to_install(tmp_path, monkeypatch, capsys
     assert err.startswith("track batch: error:") and "pip install -e '.[ray]'" in err and "\n" not in err
 
 
+def test_a_ray_that_is_installed_but_fails_to_import_is_not_called_missing(tmp_path, monkeypatch, capsys):
+    """A Ray whose import fails for another reason (a shared library missing, a dependency broken) was told as "the
+    ray engine needs Ray, which is not installed", the cause dropped, and the install command it gave was a no-op
+    (pip: already satisfied). The error now gives the import's own reason, as the other extras' errors do."""
+    broken = tmp_path / "site" / "ray"
+    broken.mkdir(parents=True)
+    (broken / "__init__.py").write_text('raise ImportError("libgrpc.so.1: cannot open shared object file")\n')
+    monkeypatch.syspath_prepend(str(tmp_path / "site"))
+    monkeypatch.delitem(__import__("sys").modules, "ray", raising=False)
+    monkeypatch.chdir(tmp_path)
+    Path("a.mp4").touch()
+    assert main(["batch", "a.mp4", "--out", "out", "--engine", "ray", "--set", "reid.model=none"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert err.startswith("track batch: error: the ray engine needs Ray"), err
+    assert "libgrpc.so.1: cannot open shared object file" in err and "not installed" not in err, err
+
+
+def test_a_missing_ray_is_named_with_the_import_error(tmp_path, monkeypatch, capsys):
+    """Ray absent: "not installed", with the import's reason, as `track eval: error: scoring needs the [eval] extra,
+    which is not installed (No module named 'trackeval')` gives it."""
+    monkeypatch.setitem(__import__("sys").modules, "ray", None)
+    monkeypatch.chdir(tmp_path)
+    Path("a.mp4").touch()
+    assert main(["batch", "a.mp4", "--out", "out", "--engine", "ray", "--set", "reid.model=none"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert "which is not installed (" in err and "pip install -e '.[ray]'" in err, err
+
+
 def test_cli_batch_rejects_a_gpu_share_without_ray(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     Path("a.mp4").touch()

@@ -51,11 +51,21 @@ DEFAULT_LOGS = "/tmp/ray/session_latest/logs"  # where Ray keeps a node's logs u
 
 
 def import_ray() -> ModuleType:
-    """The `ray` module. Raises ImportError with the install command where Ray is missing."""
+    """The `ray` module.
+
+    Raises:
+        ImportError: Ray cannot be imported, in one line with the import's own reason and the install command:
+            "which is not installed" where `ray` itself is missing, "which fails to import" otherwise (a broken
+            install, a missing shared library or dependency: it was told "not installed", the reason dropped).
+    """
     try:
         import ray
     except ImportError as exc:
-        raise ImportError(f"the ray engine needs Ray, which is not installed: {INSTALL_HINT}") from exc
+        lines = str(exc).strip().splitlines()
+        cause = lines[0] if lines else type(exc).__name__
+        missing = isinstance(exc, ModuleNotFoundError) and (exc.name or "").partition(".")[0] == "ray"
+        state = "which is not installed" if missing else "which fails to import"
+        raise ImportError(f"the ray engine needs Ray, {state} ({cause}): {INSTALL_HINT}") from exc
     return ray
 
 
