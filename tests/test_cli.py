@@ -2224,16 +2224,23 @@ def test_a_normal_run_prints_no_warning(fake_models_with_reid, tmp_path, capsys)
     assert (logging.getLogger().handlers, logging.getLogger().level) == (handlers, level), "the caller's logging stays"
 
 
+def images_with_unreadable(tmp_path: Path, count: int, unreadable: tuple[int, ...]) -> Path:
+    """A folder `frames` of `count` numbered PNG images of `scene`, those numbered in `unreadable` replaced by bytes no
+    decoder reads."""
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    for number, image in enumerate(scene(count), start=1):
+        cv2.imwrite(str(folder / f"{number}.png"), image)
+    for number in unreadable:
+        (folder / f"{number}.png").write_bytes(b"not a png")
+    return folder
+
+
 def test_an_unreadable_image_is_said_by_the_summary_not_by_a_warning_line_each(fake_models, tmp_path, capsys):
     """A folder of images with damaged ones: each skipped image was a library warning, which `track` now prints, one
     line per image (a folder of many damaged images: as many lines, past --quiet too). The summary counts them and
     names the first ones; the per-image lines are INFO (--verbose)."""
-    folder = tmp_path / "frames"
-    folder.mkdir()
-    for number, image in enumerate(scene(5), start=1):
-        cv2.imwrite(str(folder / f"{number}.png"), image)
-    for number in (2, 4):
-        (folder / f"{number}.png").write_bytes(b"not a png")
+    folder = images_with_unreadable(tmp_path, 5, (2, 4))
     assert main([str(folder), "--out", str(tmp_path / "out"), "--no-save-video"]) == 0
     out, err = capsys.readouterr()
     assert "2 unreadable frames skipped" in out and "warning" not in err, (out, err)
@@ -2246,12 +2253,7 @@ def test_a_folder_with_unreadable_images_tracked_to_its_end_is_not_said_to_stop_
     of the 5 to the source's end", as for a run stopped early (and summary.json's `frames` 3 against
     `expected_frames` 5 read so, which cli.md gave as the sign of a run stopped early). The frames skipped as
     unreadable were reached: 3 tracked + 2 skipped is the source's end."""
-    folder = tmp_path / "frames"
-    folder.mkdir()
-    for number, image in enumerate(scene(5), start=1):
-        cv2.imwrite(str(folder / f"{number}.png"), image)
-    for number in (2, 4):
-        (folder / f"{number}.png").write_bytes(b"not a png")
+    folder = images_with_unreadable(tmp_path, 5, (2, 4))
     assert main([str(folder), "--out", str(tmp_path / "out"), "--no-save-video"]) == 0
     first = capsys.readouterr().out.splitlines()[0]
     assert first.startswith("tracked 3 frames") and "source's end" not in first, first
@@ -2263,12 +2265,7 @@ def test_the_bar_of_a_folder_with_unreadable_images_fills_at_its_end(fake_models
     """The progress bar counted the frames tracked against a total of every frame: a folder of 5 images, 2 of them
     unreadable, tracked to its end left the bar at 3/5, 60%, as if the run had stopped. It counts the frames
     reached, tracked or skipped: 5/5."""
-    folder = tmp_path / "frames"
-    folder.mkdir()
-    for number, image in enumerate(scene(5), start=1):
-        cv2.imwrite(str(folder / f"{number}.png"), image)
-    for number in (2, 5):  # (5: after the last frame tracked)
-        (folder / f"{number}.png").write_bytes(b"not a png")
+    folder = images_with_unreadable(tmp_path, 5, (2, 5))  # (5: after the last frame tracked)
     assert main([str(folder), "--out", str(tmp_path / "out"), "--no-save-video"]) == 0
     last = capsys.readouterr().err.replace("\r", "\n").strip().splitlines()[-1]
     assert "100%" in last and "5/5" in last, last
@@ -2280,12 +2277,7 @@ def test_max_frames_stops_at_that_source_frame_across_unreadable_images(fake_mod
     unreadable, it tracked 5 readable ones, frames 1, 2, 5, 6 and 7, past source frame 5, and said it had not
     been cut. It tracks 1, 2 and 5, counts 3 and 4 as unreadable, and is cut short (the annotated video holds 5
     frames, one per source frame up to the limit)."""
-    folder = tmp_path / "frames"
-    folder.mkdir()
-    for number, image in enumerate(scene(8), start=1):
-        cv2.imwrite(str(folder / f"{number}.png"), image)
-    for number in (3, 4):
-        (folder / f"{number}.png").write_bytes(b"not a png")
+    folder = images_with_unreadable(tmp_path, 8, (3, 4))
     out = tmp_path / "out"
     video = ["--save-video"] if save_video else ["--no-save-video"]
     assert main([str(folder), "--out", str(out), "--max-frames", "5", *video]) == 0

@@ -80,15 +80,20 @@ def test_a_sequence_whose_seqinfo_says_no_frames_is_named_as_such(shared, tmp_pa
         open_source(str(seq))
 
 
-def test_corrupt_frame_mid_video_is_skipped_counted_and_keeps_its_number(tmp_path):
+def video_with_frame_5_unreadable(tmp_path: Path) -> Path:
+    """A 10-frame MJPG AVI of noise whose 5th frame's JPEG data is wiped (its AVI chunk kept): `damaged.avi`."""
     video = write_video(tmp_path / "clip.avi", noise_frames(10), "MJPG")
     data = bytearray(video.read_bytes())
     starts = [i for i in range(len(data) - 1) if data[i] == 0xFF and data[i + 1] == 0xD8]  # JPEG start markers
-    end = starts[5] - 16  # keep the AVI chunk header of frame 6 before its JPEG start
-    data[starts[4] : end] = bytes(end - starts[4])  # wipe frame 5's JPEG data
+    stop = starts[5] - 16  # keep the AVI chunk header of frame 6 before its JPEG start
+    data[starts[4] : stop] = bytes(stop - starts[4])  # wipe frame 5's JPEG data
     damaged = tmp_path / "damaged.avi"
     damaged.write_bytes(bytes(data))
-    src = open_source(damaged)
+    return damaged
+
+
+def test_corrupt_frame_mid_video_is_skipped_counted_and_keeps_its_number(tmp_path):
+    src = open_source(video_with_frame_5_unreadable(tmp_path))
     numbers = [n for n, _ in src]
     assert numbers == [1, 2, 3, 4, 6, 7, 8, 9, 10]
     assert src.corrupt_frames == 1 and src.ended_early is None
@@ -104,14 +109,7 @@ def test_a_video_read_to_an_end_stops_at_that_frame_counting_unreadable_ones_bef
     """`FrameSource.end` (`--max-frames`) is a source position: with frame 5 unreadable, an end of 5 reads frames 1
     to 4 and counts frame 5 as unreadable (not as a video whose data stops there), and an end of 7 reads no frame
     after 7 (a limit counted in frames read went on to frame 8)."""
-    video = write_video(tmp_path / "clip.avi", noise_frames(10), "MJPG")
-    data = bytearray(video.read_bytes())
-    starts = [i for i in range(len(data) - 1) if data[i] == 0xFF and data[i + 1] == 0xD8]  # JPEG start markers
-    stop = starts[5] - 16  # keep the AVI chunk header of frame 6 before its JPEG start
-    data[starts[4] : stop] = bytes(stop - starts[4])  # wipe frame 5's JPEG data
-    damaged = tmp_path / "damaged.avi"
-    damaged.write_bytes(bytes(data))
-    src = open_source(damaged)
+    src = open_source(video_with_frame_5_unreadable(tmp_path))
     src.end = end
     assert [n for n, _ in src] == numbers
     assert (src.corrupt_frames, src.ended_early, src.reached_end) == (corrupt, None, reached)
