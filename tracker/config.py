@@ -461,11 +461,6 @@ class AssociationConfig(Section):
         "stage 1: a lost track whose Kalman gate holds a detection it overlaps by clear_iou needs only the match "
         "bound there, not the bound rising with the time lost",
     )
-    lost_lookless_vouch: bool = key(
-        True,
-        "weak_look_ties: a lost look-less track's Kalman gate also vouches for a near-tie (false: only a tracked "
-        "look-less track's gate does; a lost track's motion is an extrapolation)",
-    )
     vouch_thin_banks: bool = key(
         False,
         "vouched_lost_match also lowers the bound of a lost track that thin_bank_revival holds to the revival bound "

@@ -243,8 +243,7 @@ class Stage1Cost:
             no_look = None  # every track has a clear look: the two look-less rules below change nothing
         if cfg.weak_look_ties and no_look is not None:  # weak appearance never decides a near-tie
             reid = self.calibration.bound("reid")
-            vouching = gated if cfg.lost_lookless_vouch else gated & ~lost  # (a lost track's gate: extrapolation)
-            fused = near_tie_costs(fused, motion, similarity, vouching, cols, no_look, reid, cfg.max_cost)
+            fused = near_tie_costs(fused, motion, similarity, gated, cols, no_look, reid, cfg.max_cost)
         if cfg.ungated_ties_by_motion and no_look is not None and any_set(tracked & ~gated & ~no_look):
             gateless = self._gateless_claims(rows, tracked, gated)  # a hidden person's look does not outbid motion
             fused = gateless_look_ties(fused, motion, gated, cols, no_look, tracked, gateless, cfg.max_cost)
