@@ -1548,3 +1548,44 @@ def test_a_core_and_a_tracker_with_tracks_pickle_at_every_protocol(protocol):
         boxes, scores = frame(f).boxes_xyxy, frame(f).scores
         copied = outputs(tracker_copy.update_detections(boxes, scores))
         assert copied == outputs(tracker.update_detections(boxes, scores))
+
+
+def test_a_person_an_occluder_sweeps_over_comes_back_with_the_old_id():
+    """The demo's pillar (traced in docs/decisions.md, "The demo's returns, traced"): P stands still beside Q, 640 x
+    480 at 15 fps; an occluder's edge moving left 14 px a frame covers P from the right, so P's box shrinks from the
+    right and its centre slides left (the Kalman state takes the edge's motion: the lost prediction slides left and
+    shrinks to nothing, so stage 1's motion cannot bring P back), then P is hidden 11 frames. P comes out on the
+    occluder's other side, first in part (a look at cosine 0.6 to P's, below the revival bound: it starts a
+    tentative track), then whole the next frame at the place P stood: P's old ID, by its looks alone (stage 4
+    outranks the tentative track), and no new ID."""
+    fps, rng = 15, np.random.default_rng(3)
+    tracker = Tracker(load_config(None, overrides=["device=cpu"]), frame_rate=fps)
+    look_p, look_q = _look(1.0), _look(0.0, 1.0)
+
+    def noisy(look: np.ndarray) -> np.ndarray:
+        vec = look + rng.normal(0.0, NOISE, look.shape)
+        return vec / np.linalg.norm(vec)
+
+    box_p, box_q, size = np.array([100, 30, 180, 440.0]), np.array([420, 40, 500, 440.0]), (480, 640)
+
+    def frame(p_box: np.ndarray | None, p_look: np.ndarray | None = None) -> dict[int, int]:
+        boxes, looks = [box_q], [noisy(look_q)]
+        if p_box is not None:
+            boxes, looks = [p_box, box_q], [p_look if p_look is not None else noisy(look_p), looks[0]]
+        out = tracker.update_detections(
+            np.stack(boxes), [0.9] * len(boxes), embeddings=np.stack(looks), frame_size=size
+        )
+        return {o.detection_index: o.track_id for o in out}
+
+    for _ in range(20):
+        ids = frame(box_p)
+    id_p, id_q = ids[0], ids[1]
+    for k in range(1, 6):  # the occluder's edge sweeps over P: the right edge moves left, the left edge stays
+        frame(box_p - np.array([0, 0, 14.0 * k, 0]))
+    for _ in range(11):
+        assert frame(None) == {0: id_q}
+    partial = _look(0.6, 0.0, 0.8)  # P's right side beside the occluder's stripes
+    assert id_p not in frame(box_p + np.array([50, 0, 0, 0]), partial).values()
+    assert frame(box_p) == {0: id_p, 1: id_q}
+    assert frame(box_p) == {0: id_p, 1: id_q}
+    assert {t.track_id for t in tracker.core.tracks if t.track_id is not None} == {id_p, id_q}
