@@ -1247,3 +1247,22 @@ def test_boxes_normalised_to_the_unit_square_are_warned_once_where_the_frame_is_
     assert said[0].startswith("update_detections: every box within [0, 1] on a frame of 480x640 px")
     assert said[1].startswith("the detector: every box within [0, 1] on a frame of 480x640 px")
     assert "boxes_xyxy are pixels: multiply fractions by (width, height, width, height)" in said[0]
+
+
+def test_boxes_off_the_frame_above_and_left_are_not_taken_for_fractions(caplog):
+    """Boxes wholly above and left of the frame (a detector of yours that does not clip, a person who walked out
+    at the top-left corner) have every coordinate below 1 px: they were warned as "every box within [0, 1]" (boxes
+    of fractions), a wrong diagnosis beside the right one (dropped, wholly outside the frame), and the once-per-
+    tracker warning was spent, so boxes of fractions given later said nothing."""
+    off_frame = np.array([[-80.0, -200.0, -20.0, -10.0]])
+    unit = BOXES / np.array([640.0, 480.0, 640.0, 480.0])
+    tracker = Tracker(load_config(None, ["device=cpu", "reid.model=none"]), frame_rate=FPS)
+    with caplog.at_level(logging.WARNING, logger="tracker"):
+        tracker.update_detections(off_frame, np.array([0.9]), frame_size=(480, 640))
+        said = [r.getMessage() for r in caplog.records]
+        assert not [s for s in said if "within [0, 1]" in s], said
+        assert [s for s in said if "wholly outside the frame" in s], said
+        caplog.clear()
+        tracker.update_detections(unit, SCORES, frame_size=(480, 640))
+    said = [r.getMessage() for r in caplog.records]
+    assert [s for s in said if s.startswith("update_detections: every box within [0, 1]")], said

@@ -47,6 +47,9 @@ MIN_BOX_SIZE = 1e-2  # pixels; smaller (or zero/negative) widths and heights are
 MAX_COORDINATE = float(np.finfo(np.float64).max) ** 0.25 / 16  # ~7e75
 _FLOAT32_MAX = float(np.finfo(np.float32).max)  # a look's values beyond it are rescaled before the float32 cast
 _INT64_SPAN = -float(np.iinfo(np.int64).min)  # 2**63: float class ids in [-2**63, 2**63) cast to int64 as they are
+# pixels; boxes of fractions of the frame (every coordinate within [0, 1]) a detector let spill this far past the
+# frame's top-left edge are still told to be fractions; boxes wholly above and left of it (all below 1 px) are not
+FRACTION_SPILL = 1.0
 SCORE_RANGE = (0.0, 1.0)  # detection confidences as the score thresholds (association.high_score, ...) expect them
 
 
@@ -360,7 +363,14 @@ class Detections:
         `frame_size` (height, width) larger than a pixel (None: not checked), every box within [0, 1]: fractions
         of the frame given as pixels. Empty when all is as expected."""
         found = {}
-        if frame_size is not None and len(self) and max(frame_size) > 1 and largest(self.boxes_xyxy) <= 1:
+        boxes = self.boxes_xyxy
+        if (
+            frame_size is not None
+            and len(self)
+            and max(frame_size) > 1
+            and largest(boxes) <= 1
+            and smallest(boxes) >= -FRACTION_SPILL
+        ):
             height, width = frame_size
             found["normalised"] = (
                 f"every box within [0, 1] on a frame of {height}x{width} px (height x width): boxes_xyxy are pixels: "
