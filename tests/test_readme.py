@@ -10,10 +10,12 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import fnmatch
+import os
 import re
 import shlex
 import shutil
 import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
@@ -609,3 +611,60 @@ def test_the_gallery_summary_links_to_the_page_for_its_figures():
     stated = re.findall(r"`([a-z_]+\.[a-z_]+)`\)?\s*\((\d[^)]*)\)", summary)
     assert not stated, f"values the README's gallery summary repeats from docs/gallery.md: {stated}"
     assert "[`lifecycle.max_seconds_lost`](docs/gallery.md)" in summary
+
+
+def _other_interpreters() -> dict[tuple[int, int], str]:
+    """{(major, minor): path} of the Pythons 3.x on PATH or installed by pyenv that run, this test's own version
+    left out (pyenv's shims on PATH run only the versions it is set to)."""
+    found: dict[tuple[int, int], str] = {}
+    pyenv = sorted((Path.home() / ".pyenv" / "versions").glob("*/bin/python3.*[0-9]"))
+    for path in [shutil.which(f"python3.{minor}") for minor in range(6, 20)] + [str(p) for p in pyenv]:
+        minor = int(path.rsplit(".", 1)[1]) if path else 0
+        if path is None or (3, minor) in found or (3, minor) == sys.version_info[:2]:
+            continue
+        ran = subprocess.run([path, "-c", "print(1)"], capture_output=True, text=True, timeout=30)
+        if ran.returncode == 0:
+            found[(3, minor)] = path
+    return found
+
+
+def _make(tmp_path: Path, goal: str, python: str) -> subprocess.CompletedProcess[str]:
+    """`make GOAL PYTHON=python VENV=tmp_path/venv` in the checkout, offline (pip finds no index: fails fast)."""
+    command = ["make", "--no-print-directory", "-C", str(ROOT), goal, f"PYTHON={python}", f"VENV={tmp_path / 'venv'}"]
+    env = {**os.environ, "PIP_NO_INDEX": "1", "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
+    return subprocess.run(command, capture_output=True, text=True, timeout=300, env=env)
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
+def test_make_refuses_a_python_older_than_the_package_needs_before_it_makes_the_venv(tmp_path):
+    """README: `make demo PYTHON=python3.12` where `python3` is older. A `make demo` with an older python3 made .venv
+    with it before pip refused the package, and venv keeps the Python an environment was made with: the README's
+    `make demo PYTHON=python3.12` then reused that Python and failed alike. Now the older Python is refused first,
+    with the command to give, and no venv is made."""
+    older = [path for version, path in sorted(_other_interpreters().items()) if version < (3, 11)]
+    if not older:
+        pytest.skip("needs a Python older than 3.11 on PATH")
+    made = _make(tmp_path, "demo", older[-1])
+    assert made.returncode != 0
+    assert not (tmp_path / "venv").exists(), made.stdout + made.stderr
+    assert "the tracker needs 3.11 or newer: give make a newer one, e.g. make demo PYTHON=python3.12" in made.stderr
+    needed = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["requires-python"]
+    assert needed == ">=3.11" and re.search(r"^MIN_PYTHON := 3\.11$", (ROOT / "Makefile").read_text(), re.MULTILINE)
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
+def test_make_with_another_python_than_the_venv_was_made_with_says_to_remove_it(tmp_path):
+    """A venv made by another Python (a first `make demo` with an older python3) is not remade by `python3.12 -m
+    venv` (it keeps its `python` link): `make demo PYTHON=...` failed in pip with the old Python's error. Now make
+    says which Python made it and to remove it, and leaves it as it was."""
+    others = _other_interpreters()
+    if not others:
+        pytest.skip("needs a second Python 3 on PATH")
+    (version, other), mine = sorted(others.items())[0], sys.executable
+    subprocess.run([other, "-m", "venv", "--without-pip", str(tmp_path / "venv")], check=True, timeout=120)
+    made = _make(tmp_path, "demo", mine)
+    assert made.returncode != 0
+    mine_text = "{}.{}".format(*sys.version_info[:2])
+    said = f"was made with Python {version[0]}.{version[1]}, not {mine}'s Python {mine_text}"
+    assert said in made.stderr and f"rm -rf {tmp_path / 'venv'}, then run make again with PYTHON={mine}" in made.stderr
+    assert not (tmp_path / "venv" / "bin" / f"python{mine_text}").exists()
