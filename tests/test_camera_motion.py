@@ -1129,6 +1129,26 @@ def test_update_detections_says_once_that_the_configured_compensation_needs_fram
     assert "camera_motion=tracker.camera_motion.estimate(frame, boxes_xyxy)" in caplog.text
 
 
+def test_no_camera_motion_on_a_trackers_first_frame_is_not_warned_of(caplog):
+    """Odometry or a PTZ encoder gives no motion for the first frame (there is no frame before it), so a caller
+    passes None there and A on every later frame. With `motion.camera_compensation` on, that first None logged
+    "no camera motion is applied" although every later frame's motion was applied. The first frame since the
+    tracker was made or `reset()` needs no motion and is not warned of; a None on a later frame still is."""
+    boxes, scores = np.array([[100.0, 100.0, 150.0, 250.0]]), np.array([0.9])
+    shift = np.array([[1.0, 0.0, 4.0], [0.0, 1.0, 0.0]])
+    tracker = Tracker(motion_only("motion.camera_compensation=sparse_flow"), frame_rate=10)
+    with caplog.at_level("WARNING", logger="tracker"):
+        for motion in (None, shift, shift):
+            tracker.update_detections(boxes, scores, camera_motion=motion)
+            boxes = boxes + shift[:, 2].tolist() * 2
+        tracker.reset()
+        tracker.update_detections(boxes, scores)
+    assert not caplog.records
+    with caplog.at_level("WARNING", logger="tracker"):
+        tracker.update_detections(boxes, scores)  # a later frame without its motion: warned
+    assert "no camera motion is applied" in caplog.text
+
+
 def test_a_boolean_camera_motion_is_refused_not_read_as_zeros_and_ones():
     """A boolean (2, 3) array (a mask or a flag passed by mistake) was read as 0 and 1 and used: np.eye(2, 3,
     dtype=bool) moved the tracks as the identity, without a word. Refused as a bool camera_motion_noise is."""

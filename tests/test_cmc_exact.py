@@ -85,6 +85,19 @@ def test_the_estimate_of_a_real_moving_camera_is_within_half_a_pixel_and_tracks_
     assert none.shape != truth.shape or (none[:, :2] != truth[:, :2]).any()
 
 
+def test_the_mode_without_compensation_says_nothing_of_the_estimate_it_does_not_use(tud_moving, caplog):
+    """The "none" mode tracked with the estimate's config and no motion, so every run of the tool logged
+    "no camera motion is applied; pass camera_motion=tracker.camera_motion.estimate(...)" once, among the rows of
+    runs that do apply it. Compensation off is now a tracker without an estimator: no warning, and the same tracks
+    as the estimate's config fed no motion."""
+    seq, inputs, cfg = tud_moving
+    with caplog.at_level("WARNING", logger="tracker"):
+        none = tool.track_variant(seq, inputs, cfg, "none")
+    assert "no camera motion is applied" not in caplog.text
+    assert none.failures == 0 and len(none.residuals) == 0
+    assert none.lines == tool.track_variant(seq, inputs, cfg.replace(["motion.camera_compensation=none"]), "none").lines
+
+
 def _rows(lines: list[str]) -> np.ndarray:
     """MOT result lines -> (R, 6) frame, ID, left, top, width, height."""
     return np.array([[float(v) for v in line.split(",")[:6]] for line in lines])

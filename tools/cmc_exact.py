@@ -49,6 +49,7 @@ MODES = ("none", "estimate", "exact")
 GRID = 3  # the residual is measured on a GRID x GRID lattice of image points
 P95 = 95
 MOTION_ONLY = ["appearance.enabled=false"]  # as `track eval` runs a sequence without embeddings
+COMPENSATION_OFF = ["motion.camera_compensation=none"]  # the "none" mode: no estimator, as eval's ours-noCMC
 
 
 @dataclass(frozen=True)
@@ -81,8 +82,10 @@ def track_variant(seq: Sequence, inputs: SequenceInputs, cfg: TrackerConfig, mod
     transforms = load_transforms(seq)
     if transforms is None:
         raise ValueError(f"{seq.name} is not a variant: no {seq.info.root / 'variant.json'}")
-    tracker = Tracker(cfg if inputs.appearance else cfg.replace(MOTION_ONLY), frame_rate=seq.info.frame_rate)
-    estimator = None if mode == "none" else tracker.camera_motion
+    # (compensation off is no estimator: with one, `update_detections` warned that no camera motion was applied)
+    overrides = ([] if inputs.appearance else MOTION_ONLY) + (COMPENSATION_OFF if mode == "none" else [])
+    tracker = Tracker(cfg.replace(overrides) if overrides else cfg, frame_rate=seq.info.frame_rate)
+    estimator = tracker.camera_motion
     if mode != "none" and estimator is None:
         raise ValueError("motion.camera_compensation is none: set a method to compare the estimate")
     size = (seq.info.height, seq.info.width)

@@ -560,7 +560,8 @@ class Tracker:
             camera_motion: the camera motion you know (vehicle odometry, PTZ encoder), used as is: a (2, 3)
                 affine or (3, 3) homography (at any scale) from the previous frame's pixels to this frame's: numpy,
                 a list or a torch tensor of any dtype but bool, on any device. None: no compensation this frame (this
-                call has no frame to estimate it from; with `motion.camera_compensation` on, warned once: pass
+                call has no frame to estimate it from; with `motion.camera_compensation` on, warned once, but not on
+                the first frame since the tracker was made or reset, which has no frame before it: pass
                 `tracker.camera_motion.estimate(frame, boxes_xyxy)`).
             frame_size: (height, width) of the frame in pixels, if known: a revival candidate away from the
                 borders needs less evidence than one where a newcomer could have walked in (`tracker.entry`),
@@ -661,13 +662,15 @@ class Tracker:
         self, dets: Detections, embeddings: Any, embed: Any, transform: np.ndarray | None, noise: float
     ) -> None:
         """Log once per tracker each input of an `update_detections` call that is not used: a `camera_motion_noise`
-        without a `camera_motion`, no `camera_motion` while `motion.camera_compensation` is on, and looks (given or
+        without a `camera_motion`, no `camera_motion` while `motion.camera_compensation` is on (but on the first frame
+        since the tracker was made or reset, which has no motion), and looks (given or
         an `embed`) with `appearance.enabled` false."""
         if transform is None and noise > 0:
             self._warn_once(
                 {NOISE_WITHOUT_MOTION: "camera_motion_noise without a camera_motion is ignored"}, used=False
             )
-        if transform is None and self.camera_motion is not None:
+        if transform is None and self.camera_motion is not None and self.core.frame_index > 0:
+            # (the first frame since the tracker was made or reset has no frame before it: no motion to miss)
             self._warn_once(self._compensation_without_frames(), used=False)
         if not self.config.appearance.enabled and (embed is not None or (embeddings is not None and len(dets))):
             given = "embed" if embed is not None else "embeddings"
