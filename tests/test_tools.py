@@ -470,6 +470,7 @@ def test_bench_against_times_two_copies_of_the_core_in_one_process(tmp_path):
         ("bench_cmc", ["--widths", "0"], "motion.camera_image_width: 0 is out of range"),  # a ConfigError traceback
         ("bench_cmc", ["--seed", "-1"], "--seed: must be at least 0"),  # numpy's 'expected non-negative integer'
         ("bench_cmc", ["--variants", "bogus"], "invalid choice: 'bogus'"),  # ValueError after reading the sequence
+        ("bench_cmc", ["--frames", "1"], "--frames must be at least 2"),  # StatisticsError: no median, after accuracy
         ("cmc_exact", ["--seed", "-1"], "--seed: must be at least 0"),  # the same, after loading the sequences
         ("bench_against", [".", "--repeats", "0"], "--repeats: must be at least 1"),  # min() of an empty sequence
         ("bench_against", [".", "--frames", "0"], "--frames: must be at least 1"),  # ZeroDivisionError

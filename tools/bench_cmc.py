@@ -44,6 +44,7 @@ GRID = 3  # error measured on a GRID x GRID lattice of image points
 FULL = "full"
 MS_PER_S = 1e3
 P95 = 95
+MIN_FRAMES = 2  # `--frames`: the first frame has no estimate (nothing before it), so it is left out of the median
 CLOCKS = {"wall": time.perf_counter, "cpu": time.thread_time}  # `--clock`: seconds, wall or this thread's CPU time
 
 
@@ -119,7 +120,7 @@ def cost(methods: list[str], widths: list[str], limit: int, clock_name: str = "w
                 est.estimate(frame)
                 times[key].append(MS_PER_S * (clock() - start))
         for m in methods:
-            cells = [f"{statistics.median(times[(m, w)][1:]):10.2f}" for w in widths]
+            cells = [f"{statistics.median(times[(m, w)][1:]):10.2f}" for w in widths]  # (frame 1: no estimate)
             print(f"{name:<24}{m:<13}" + "".join(cells))
         fails = {f"{m}@{w}": runs[(m, w)].failures for m in methods for w in widths if runs[(m, w)].failures}
         if fails:
@@ -137,6 +138,8 @@ def main() -> None:
     p.add_argument("--skip-cost", action="store_true")
     p.add_argument("--clock", choices=sorted(CLOCKS), default="wall", help="time estimates by wall or thread CPU time")
     args = p.parse_args()
+    if args.frames < MIN_FRAMES:  # (a StatisticsError traceback once the accuracy tables had run)
+        p.error(f"--frames must be at least {MIN_FRAMES} (the first frame has no estimate to time), got {args.frames}")
     for width in args.widths:  # a typo or an out-of-range width: one usage line before anything is measured
         if width != FULL:
             try:
