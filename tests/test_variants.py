@@ -105,6 +105,22 @@ def test_seeds_are_reproducible(syn, tmp_path):
     assert a.info.root != c.info.root  # the seed is part of the key
 
 
+def test_a_variant_the_seed_does_not_change_is_made_once_for_every_seed(syn, tmp_path, monkeypatch):
+    """Only jitter draws from the seed; the pans, the zoom, the jump and the small and dropped variants are the same
+    for every seed. Keyed by the seed all the same, `--variant-seed 1 --variants moving` made five identical
+    variants again (their images, and their boxes and embeddings in the input cache, computed again) beside seed
+    0's. Now the seed keys jitter alone: any seed reuses seed 0's folder, jitter still gets one per seed."""
+    root = tmp_path / "variants"
+    made = []
+    monkeypatch.setattr(V, "_build", lambda *args, build=V._build: made.append(args[1].name) or build(*args))
+    for variant in ("pan8", "zoom", "jump", "scale0.5", "drop2"):
+        first = V.materialise(syn, variant, seed=0, root=root)
+        assert V.materialise(syn, variant, seed=7, root=root).info.root == first.info.root
+        assert json.loads((first.info.root / "variant.json").read_text())["seed"] == 0  # (what it was made with)
+    assert made == ["pan8", "zoom", "jump", "scale0.5", "drop2"]
+    assert V.materialise(syn, "jitter", seed=0, root=root).info.root != V.materialise(syn, "jitter", 7, root).info.root
+
+
 def test_a_variant_made_by_another_opencv_is_made_again(syn, tmp_path, monkeypatch):
     """The variants' images are OpenCV's resampling and JPEG encoding, which OpenCV 5.1 does differently from 4.14
     (a README cell moved by 6.8 HOTA): a variant cached by another OpenCV was served as if it were this one's."""

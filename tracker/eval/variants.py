@@ -7,9 +7,9 @@ borders, and dropped when less than `MIN_VISIBLE_FRACTION` of them stays inside 
 
 Variants are made on demand, seeded, never committed: each one is a MOTChallenge folder (seqinfo.ini, img1/,
 gt/gt.txt, det/det.txt, variant.json with the exact per-frame transforms) in a cache folder, keyed by
-(sequence, its gt/det/seqinfo bytes and image sizes and times, variant, seed, code version) and written
-atomically (temporary folder + rename, the maker holding that folder's lock: one left by a killed run is removed by
-the next), so the input cache, the runner and TrackEval work on them unchanged.
+(sequence, its gt/det/seqinfo bytes and image sizes and times, variant, seed where it draws from one: jitter, code
+version) and written atomically (temporary folder + rename, the maker holding that folder's lock: one left by a
+killed run is removed by the next), so the input cache, the runner and TrackEval work on them unchanged.
 Sequences with only a few images (MOT17 in ../shared) get their images transformed as far as they go and their
 gt and detections in full.
 
@@ -77,6 +77,7 @@ JITTER_TREMOR_PX = 2.0  # jitter: std of the frame-to-frame tremor added on top 
 JUMP_PX = 100.0  # jump: size of the sudden horizontal shift of the window
 JUMP_PERIOD_S = 1.0  # jump: seconds between two jumps
 JPEG_QUALITY = 95  # variant images are written as JPEG at this quality
+SEEDED_KINDS = frozenset({"jitter"})  # the kinds whose window path draws random numbers from the variant seed
 _KEY_CHARS = 12  # hex characters of the SHA-256 kept in a variant's folder name (48 bits: no two variants collide)
 _PARTIAL_PREFIX = ".partial-"  # a variant being made: <root>/.partial-<name>-<random>/, renamed when whole
 _UNLOCKED_GRACE_S = 60.0  # a `.partial-*` folder without a locked lock file, nothing written in it for this long, is
@@ -400,7 +401,8 @@ def materialise(
     Args:
         seq: a whole sequence (split "train").
         variant: a name of VARIANTS, or "original" (returns `seq`).
-        seed: seeds the random motion (jitter); the same seed gives the same variant.
+        seed: seeds the random motion (jitter); the same seed gives the same variant. The other variants draw
+            nothing from it: every seed gives seed 0's folder (made once, its variant.json saying seed 0).
         root: the variants folder (default: `default_variants_dir(None)`).
         unlocked_said: the variants folders whose "cannot be locked" warning (a file system without locks) was
             given already in this run: `root` is not warned again (DEBUG), and is added once warned. None: warned.
@@ -419,6 +421,8 @@ def materialise(
     if seq.first != 1 or seq.last != seq.info.length:
         raise ValueError(f"{seq.name}: variants are made of whole sequences (use --split train)")
     spec = VARIANTS[variant]
+    if spec.kind not in SEEDED_KINDS:  # the same for every seed: made once, as seed 0's (and its inputs cached once)
+        seed = 0
     root = Path(root) if root is not None else default_variants_dir(None)
     final = root / f"{bounded_name(seq.name)}{NAME_SEPARATOR}{spec.name}-{_key(seq, spec, seed)}"
     if root.is_dir():
