@@ -605,6 +605,22 @@ def test_still_on_screen_text_outvotes_the_scene_unless_excluded(method):
     assert (est.estimates, est.failures) == (1, 0)
 
 
+@pytest.mark.parametrize("method", [*METHODS, "auto"])
+def test_a_ticking_burned_in_clock_does_not_move_a_still_cameras_estimate(method):
+    """BoxMOT #1404: an on-screen timestamp corrupted the peers' GMC. Its digits change every frame (new corners
+    where the old ones were), but a still camera's estimate stays within 0.1 px of no motion, never failed: the
+    changed digits are outliers of the fit, the unchanged text and the scene agree on no motion."""
+    scene = texture(5)
+    est = estimator(method)
+    shifts = []
+    for second in range(8):
+        frame = view(scene, 100, 100)
+        clock = f"2026-12-08 00:{second * 7 // 60:02d}:{second * 7 % 60:02d}.{second * 373 % 1000:03d}"
+        cv2.putText(frame, clock, (10, 40), cv2.FONT_HERSHEY_SIMPLEX, 1.5, (255, 255, 255), 3)
+        shifts.append(np.abs(est.estimate(frame)[:, 2]).max())
+    assert max(shifts) < 0.1 and est.failures == 0, shifts
+
+
 @pytest.mark.parametrize(
     ("value", "says"),
     [
