@@ -1165,6 +1165,26 @@ def test_no_camera_motion_on_a_trackers_first_frame_is_not_warned_of(caplog):
     assert "no camera motion is applied" in caplog.text
 
 
+def test_a_new_frame_size_with_the_motion_into_it_is_not_warned_as_tracks_left_in_the_old_pixels(caplog):
+    """A stream that halves its resolution, the caller giving the motion from the old frame's pixels to the new
+    one's (a scale of 0.5): the tracks are moved into the new pixels and keep their IDs, yet the tracker warned
+    "tracks continue in the old frame's pixels; call reset() between videos". Not warned now; a new size without
+    a motion still is."""
+    boxes, scores = np.array([[200.0, 100.0, 260.0, 260.0]]), np.array([0.9])
+    half = np.array([[0.5, 0.0, 0.0], [0.0, 0.5, 0.0]])
+    tracker = Tracker(motion_only(), frame_rate=10)
+    with caplog.at_level("WARNING", logger="tracker"):
+        for _ in range(3):
+            tracker.update_detections(boxes, scores, frame_size=(480, 640))
+        for motion in (half, None, None):  # (the scale between the two sizes, then a still camera)
+            out = tracker.update_detections(boxes * 0.5, scores, camera_motion=motion, frame_size=(240, 320))
+            assert [o.track_id for o in out] == [1]
+    assert not caplog.records, caplog.text
+    with caplog.at_level("WARNING", logger="tracker"):
+        tracker.update_detections(boxes, scores, frame_size=(480, 640))
+    assert "the frame size changed mid-video from 240x320 to 480x640" in caplog.text
+
+
 def test_a_boolean_camera_motion_is_refused_not_read_as_zeros_and_ones():
     """A boolean (2, 3) array (a mask or a flag passed by mistake) was read as 0 and 1 and used: np.eye(2, 3,
     dtype=bool) moved the tracks as the identity, without a word. Refused as a bool camera_motion_noise is."""

@@ -567,7 +567,8 @@ class Tracker:
                 borders needs less evidence than one where a newcomer could have walked in (`tracker.entry`),
                 and a track predicted wholly outside the frame comes back by re-identification only. A size
                 other than the last call's is used, with a warning logged once (as `update`'s frames): call
-                `reset()` between videos.
+                `reset()` between videos; not warned with a `camera_motion`, which maps the old size's pixels to
+                the new one's (a stream that changed resolution: a (2, 3) scale of new / old).
             camera_motion_noise: the error of `camera_motion` in pixels when it is an estimate (the `noise_px` of
                 `Tracker.camera_motion`, as `update(frame)` passes it); 0 (default): the motion is exact. At most the
                 frame's larger side when `frame_size` is given (an error beyond the frame is no estimate of the
@@ -655,7 +656,7 @@ class Tracker:
             )
         self._counted(stamp)
         if size is not None:  # (once tracked: a refused call leaves the tracker as before it)
-            self._note_frame_size(size)
+            self._note_frame_size(size, moved=transform is not None)
         return objects
 
     def _warn_unused_inputs(
@@ -721,7 +722,8 @@ class Tracker:
         asks for the embeddings of just the detections whose appearance matters (see
         `appearance.lazy_embedding`), which the embedder computes in one batch. Grayscale (HxW, HxWx1) and BGRA
         (HxWx4) frames are converted. A frame of another size than the last one is tracked, with a warning logged
-        once: call `reset()` between videos. Detections wholly outside the frame (a detector of yours that does not
+        once (not with a `camera_motion`, which maps the old size's pixels to the new one's): call `reset()` between
+        videos. Detections wholly outside the frame (a detector of yours that does not
         clip its boxes) are dropped as `update_detections` drops them outside its `frame_size` (`outside_detections`).
 
         Args:
@@ -1007,7 +1009,7 @@ class Tracker:
                 estimator.rollback(before)
             raise
         self._counted(timestamp)
-        self._note_frame_size(size)  # (once tracked, as `update_detections`)
+        self._note_frame_size(size, moved=given is not None)  # (once tracked, as `update_detections`)
         return objects
 
     def _time_frame(self, timestamp: float | None) -> None:
@@ -1098,12 +1100,13 @@ class Tracker:
 
     _track_one = _one_call_at_a_time(_track, "stream")  # `stream`'s frames, one call at a time as `update`'s
 
-    def _note_frame_size(self, size: tuple[int, int]) -> None:
+    def _note_frame_size(self, size: tuple[int, int], moved: bool = False) -> None:
         """Log once per tracker when frames change size mid-video (`update`'s frames, `update_detections`'
         `frame_size`; tracks carry over in the old frame's pixels: most often two videos fed to one tracker without
-        `reset()`); the frame is tracked all the same."""
+        `reset()`); the frame is tracked all the same. Not where the caller gave the frame's camera motion (`moved`):
+        that maps the old frame's pixels to the new one's (a stream that changed resolution), the tracks moved by it."""
         previous, self._frame_size = self._frame_size, size
-        if previous is not None and size != previous and "frame_size" not in self._warned:
+        if previous is not None and size != previous and not moved and "frame_size" not in self._warned:
             self._warned.add("frame_size")
             log.warning(
                 "the frame size changed mid-video from %dx%d to %dx%d (height x width): tracks continue "
