@@ -1183,6 +1183,20 @@ def test_a_new_frame_size_with_the_motion_into_it_is_not_warned_as_tracks_left_i
     with caplog.at_level("WARNING", logger="tracker"):
         tracker.update_detections(boxes, scores, frame_size=(480, 640))
     assert "the frame size changed mid-video from 240x320 to 480x640" in caplog.text
+    caplog.clear()
+
+    def detector(frame):  # the same person in frames of any size
+        return boxes * frame.shape[1] / 640, scores, np.zeros(1, np.int64)
+
+    scene = texture(2)  # `update(frame, camera_motion=)`, with an estimator configured, alike
+    framed = Tracker(motion_only("motion.camera_compensation=sparse_flow"), frame_rate=10, detector=detector)
+    with caplog.at_level("WARNING", logger="tracker"):
+        for _ in range(3):
+            framed.update(view(scene, 0, 0))
+        small = cv2.resize(view(scene, 0, 0), (320, 240), interpolation=cv2.INTER_AREA)
+        for motion in (half, None, None):
+            assert [o.track_id for o in framed.update(small, camera_motion=motion)] == [1]
+    assert not caplog.records, caplog.text
 
 
 def test_a_boolean_camera_motion_is_refused_not_read_as_zeros_and_ones():
