@@ -680,6 +680,25 @@ def test_update_uses_a_camera_motion_given_as_is():
     assert tracker.camera_motion.estimates == 8 and tracker.camera_motion_failures == 0
 
 
+@pytest.mark.parametrize("method", ["sparse_flow", "orb", "ecc"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.int32])
+def test_a_motion_given_on_every_frame_tracks_exactly_as_without_an_estimator(method, dtype):
+    """Issue 13: a `camera_motion` the user gives is used as is. Given on every frame (as float64, float32 or
+    whole-pixel ints), a tracker with an estimator configured gives the same boxes, bit for bit, as one without: the
+    estimate is neither mixed into the given motion nor applied beside it."""
+    scene = texture(4, width=WIDTH + 400)
+    lefts = [20.0 + 12 * f + (60 if f >= 6 else 0) for f in range(10)]
+    frames = [view(scene, x0, 100) for x0 in lefts]
+    outputs = {}
+    for configured in ("none", method):
+        tracker = Tracker(motion_only(f"motion.camera_compensation={configured}"), 10, detector=_PanningPerson(lefts))
+        given = [None] + [_known_shift(lefts, i).astype(dtype) for i in range(1, len(lefts))]
+        tracked = [tracker.update(f, camera_motion=m) for f, m in zip(frames, given, strict=True)]
+        outputs[configured] = _boxes_and_ids(tracked)
+    assert outputs[method] == outputs["none"]
+    assert {i for frame in outputs["none"] for i, _ in frame} == {1}
+
+
 def _boxes_and_ids(outputs) -> list[list[tuple[int, tuple[float, ...]]]]:
     return [[(o.track_id, tuple(np.round(o.xyxy, 6))) for o in objects] for objects in outputs]
 
