@@ -136,7 +136,7 @@ class SimilarityQueue:
 def ascending(values: np.ndarray, tags: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
     """(M,) `values` in ascending order, ties by their (M,) integer `tags` (if given), and the tags in the same
     order: an order of a frame's values that the order of its detections does not set."""
-    order = values.argsort(kind="stable") if tags is None else np.lexsort((tags, values))
+    order = np.argsort(values, kind="stable") if tags is None else np.lexsort((tags, values))
     return values[order], None if tags is None else tags[order]
 
 

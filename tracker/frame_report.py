@@ -15,7 +15,7 @@ import numpy as np
 
 from tracker.birth import BirthShapes
 from tracker.config import TrackerConfig
-from tracker.fast_numpy import any_set, filled, indices, largest, smallest
+from tracker.fast_numpy import any_set, filled, indices
 from tracker.ground_line import GroundLine
 from tracker.kalman import xywh_to_xyxy
 from tracker.report_aspect import reported_xywh
@@ -202,7 +202,7 @@ class FrameReport:
         least = self.config.motion.min_visible_fraction
         if least <= 0.0 or len(boxes_xyxy) == 0:
             return None
-        if smallest(boxes_xyxy[:, 0]) > TOUCH_PX and largest(boxes_xyxy[:, 2]) < frame_width - TOUCH_PX:
+        if boxes_xyxy[:, 0].min() > TOUCH_PX and boxes_xyxy[:, 2].max() < frame_width - TOUCH_PX:
             return None
         at_side = indices((boxes_xyxy[:, 0] <= TOUCH_PX) | (boxes_xyxy[:, 2] >= frame_width - TOUCH_PX))
         keep = filled(len(boxes_xyxy), True, bool)

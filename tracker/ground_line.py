@@ -25,7 +25,7 @@ from typing import cast
 import numpy as np
 
 from tracker.config import TrackerConfig
-from tracker.fast_numpy import all_set, any_set
+from tracker.fast_numpy import all_set
 from tracker.truncation import TOUCH_PX
 
 __all__ = ["GroundLine", "SampleWindow", "complete_part_boxes"]
@@ -215,7 +215,7 @@ def complete_part_boxes(
     out = np.array(boxes_xywh, dtype=np.float64, copy=True).reshape(-1, 4)
     predicted = np.asarray(predicted_xywh, dtype=np.float64).reshape(-1, 4)
     done = np.asarray(part, dtype=bool).reshape(-1) & (out[:, 3] < fraction * predicted[:, 3])
-    if not any_set(done):
+    if not done.any():
         return out, done
     top, bottom = out[:, 1] - out[:, 3] / 2, out[:, 1] + out[:, 3] / 2
     predicted_top, predicted_bottom = predicted[:, 1] - predicted[:, 3] / 2, predicted[:, 1] + predicted[:, 3] / 2

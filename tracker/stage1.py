@@ -57,18 +57,15 @@ class Stage1Cost:
         self.bank = bank
         self.calibration = calibration
 
-    def match_bounds(
-        self, counts: np.ndarray | None = None, late: np.ndarray | None = None, lost: np.ndarray | None = None
-    ) -> np.ndarray:
+    def match_bounds(self, counts: np.ndarray | None = None, late: np.ndarray | None = None) -> np.ndarray:
         """(T, 1) stage 1 appearance gate: the fixed threshold for tracked tracks, the calibrated gate of lost
         ones (rising with the time lost: taking back a long-lost track is a revival). With
         `association.thin_bank_revival`, a lost track whose bank is thin (`AppearanceBank.thin`) needs the
         revival bound once lost longer than `lifecycle.max_seconds_lost_unbanked` (traced: TUD-Campus ACF jump, a
         one-look track of a person who left, lost 32 frames, took another person at similarity 0.566). `counts`:
         (T,) looks in each track's bank (`bank.count`), when the caller has them; `late`: (T,) bool, the late thin
-        banks (`late_thin_banks`), when the caller has them; `lost`: (T,) bool, the lost tracks, when the caller has
-        them."""
-        lost = self.table.state == LOST if lost is None else lost
+        banks (`late_thin_banks`), when the caller has them."""
+        lost = self.table.state == LOST
         if not any_set(lost):
             return filled((len(self.table.tracks), 1), self.config.appearance.match_threshold)
         seconds = self.table.seconds_since_observed(self.frame_rate)
@@ -77,17 +74,16 @@ class Stage1Cost:
         bounds = np.where(lost, match, self.config.appearance.match_threshold)
         if self.config.association.thin_bank_revival:  # a thin bank's return after the unbanked lifetime: a revival
             if late is None:
-                late = self.late_thin_banks(self.bank.count(self.table.slot) if counts is None else counts, lost)
+                late = self.late_thin_banks(self.bank.count(self.table.slot) if counts is None else counts)
             if any_set(late):
                 bounds = np.where(late, np.maximum(bounds, revival), bounds)
         return bounds[:, None]
 
-    def late_thin_banks(self, counts: np.ndarray, lost: np.ndarray | None = None) -> np.ndarray:
+    def late_thin_banks(self, counts: np.ndarray) -> np.ndarray:
         """(T,) bool: lost tracks whose bank is thin (`AppearanceBank.thin` of `counts`, (T,): fewer looks than
         `appearance.topk`, or than `appearance.bank_capacity` where smaller), lost longer than
-        `lifecycle.max_seconds_lost_unbanked`: their return is a revival (`association.thin_bank_revival`). `lost`:
-        (T,) bool, the lost tracks, when the caller has them."""
-        thin = (self.table.state == LOST if lost is None else lost) & self.bank.thin(counts)
+        `lifecycle.max_seconds_lost_unbanked`: their return is a revival (`association.thin_bank_revival`)."""
+        thin = (self.table.state == LOST) & self.bank.thin(counts)
         # the frames missed, as `mark_missed` counts a lifetime: late where an unbanked track would have expired
         seconds = self.table.frames_since_update / self.frame_rate
         return thin & (seconds > self.config.lifecycle.max_seconds_lost_unbanked)
@@ -232,17 +228,14 @@ class Stage1Cost:
             similarity = np.where(partial & (gated | (motion <= cfg.max_cost)), np.nan, similarity)
         refused = self._border_cut_refusals(view.border, rows, cols, similarity)  # a newcomer where the track walks out
         any_lost = any_set(lost)  # (most rules below favour or refuse lost tracks' pairs: none, nothing to do)
-        # looks in each track's bank (thin banks: lost tracks' rules below only) and the (T,) lost tracks, made once
+        # looks in each track's bank (thin banks: lost tracks' rules below only)
         counts = self.bank.count(self.table.slot) if any_lost else None
-        lost_tracks = self.table.state == LOST if any_lost else None
         # (T,), made once (`counts` is set where a track is lost)
-        late = (
-            self.late_thin_banks(cast(np.ndarray, counts), lost_tracks) if cfg.thin_bank_revival and any_lost else None
-        )
+        late = self.late_thin_banks(cast(np.ndarray, counts)) if cfg.thin_bank_revival and any_lost else None
         # each pair's appearance bound: without a lost track the fixed threshold (no (T, 1) column to gather)
         bounds: np.ndarray | float = self.config.appearance.match_threshold
         if counts is not None:  # (set where a track is lost)
-            bounds = self._pair_bounds(rows, lost, gated, overlap, counts, late, lost_tracks)
+            bounds = self._pair_bounds(rows, lost, gated, overlap, counts, late)
         fused = assoc.fuse_appearance(motion, similarity, bounds, cfg)
         wants_looks = cfg.weak_look_ties or cfg.ungated_lookless_yields
         no_look = self._no_clear_look(rows, similarity, appearance_given) if wants_looks else None
@@ -267,9 +260,8 @@ class Stage1Cost:
         if cfg.ungated_needs_reid:  # overlap alone admitted it and motion rejects it: only a sure look may take it
             fused = self._ungated_floor(fused, motion, similarity, tracked & ~gated)
         if any_lost and part_boxes is not None:  # a part of a person is no evidence that a lost track is back
-            part_of_person = lost & part_boxes.take(cols)
-            refused = part_of_person if refused is None else refused | part_of_person
-        if refused is not None:  # the vetoes above, put in one pass
+            fused = np.where(lost & part_boxes[cols], np.inf, fused)
+        if refused is not None:
             fused = np.where(refused, np.inf, fused)
         cost.put(placed, fused)
         return cost
@@ -304,15 +296,14 @@ class Stage1Cost:
         overlap: np.ndarray,
         counts: np.ndarray,
         late: np.ndarray | None,
-        lost_tracks: np.ndarray | None = None,
     ) -> np.ndarray:
         """(P,) the similarity each stage 1 pair's look must reach in a frame with a lost track: its track's
-        `match_bounds` (from the (T,) bank `counts`, `late` thin banks and `lost_tracks`), lowered to the "match"
-        bound for a `lost` track's pair that motion vouches for (`association.vouched_lost_match`: inside its Kalman
-        gate, `gated`, at an `overlap` (IoU) of at least `association.clear_iou`; a late thin bank's only with
+        `match_bounds` (from the (T,) bank `counts` and `late` thin banks), lowered to the "match" bound for a `lost`
+        track's pair that motion vouches for (`association.vouched_lost_match`: inside its Kalman gate, `gated`, at an
+        `overlap` (IoU) of at least `association.clear_iou`; a late thin bank's only with
         `association.vouch_thin_banks`). `rows`: (P,) the pairs' track indices; the others (P,) per pair."""
         cfg = self.config.association
-        bounds = self.match_bounds(counts, late, lost_tracks)[:, 0].take(rows)
+        bounds = self.match_bounds(counts, late)[rows, 0]
         if cfg.vouched_lost_match:  # motion that holds the person needs no revival's evidence
             vouched = lost & gated & (overlap >= cfg.clear_iou)
             if late is not None and not cfg.vouch_thin_banks:  # overlap does not vouch for a thin bank's revival

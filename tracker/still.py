@@ -77,7 +77,7 @@ import numpy as np
 from tracker.calibration import SimilarityQueue
 from tracker.config import TrackerConfig
 from tracker.entry import border_gaps
-from tracker.fast_numpy import TINY, all_set, any_set, largest
+from tracker.fast_numpy import TINY, all_set, any_set
 from tracker.kalman import SCALE_COLUMNS, xywh_to_xyxy
 from tracker.track import TRACKED, TrackTable
 from tracker.truncation import TOUCH_PX
@@ -406,7 +406,7 @@ class StillBoxes:
         if len(self._jitters) < self.cfg.still_min_samples:
             return np.zeros(len(owners), dtype=bool), np.zeros(len(owners), dtype=bool)
         table = self._owner_table()
-        at = self._owner_ids.searchsorted(owners)  # each row's owner among those held; the last row: none held
+        at = np.searchsorted(self._owner_ids, owners)  # each row's owner among those held; the last row: none held
         at = np.where(table.keys[at] == owners, at, len(self._owner_ids))
         enough = table.enough[at]
         still = enough & (jitter < table.low[at])
@@ -504,10 +504,10 @@ def box_jitter(
 def _largest_change(change: np.ndarray, heights: np.ndarray, edges: np.ndarray | None = None) -> np.ndarray:
     """`box_jitter` from the (M, 4) changes of the edges' displacement, `abs(step - previous_step)`."""
     if edges is None:  # (every edge: a change is >= 0 or NaN, the largest too)
-        return largest(change, 1) / np.maximum(heights, TINY)
-    peak = largest(np.where(edges, change, -np.inf), 1)
-    peak[peak == -np.inf] = np.nan
-    return peak / np.maximum(heights, TINY)
+        return change.max(axis=1) / np.maximum(heights, TINY)
+    largest = np.where(edges, change, -np.inf).max(axis=1)
+    largest[largest == -np.inf] = np.nan
+    return largest / np.maximum(heights, TINY)
 
 
 def free_edges(boxes_xywh: np.ndarray, frame_size: tuple[int, int]) -> np.ndarray:

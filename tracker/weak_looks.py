@@ -35,8 +35,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from tracker.fast_numpy import any_set, largest
-
 __all__ = ["gateless_look_ties", "near_tie_costs", "outranked_thin_pairs", "ungated_lookless_pairs"]
 
 
@@ -69,7 +67,7 @@ def near_tie_costs(
         every other pair keeps `cost` (and so does every veto).
     """
     cost = np.array(cost, dtype=np.float64)
-    if len(cost) == 0 or not any_set(no_look):
+    if len(cost) == 0 or not no_look.any():
         return cost
     cost[no_look] = np.maximum(cost[no_look], motion_cost[no_look])  # its partial looks cannot win a tie
     vouched = kalman_gate & no_look  # a look-less track's gate holds the detection
@@ -101,9 +99,9 @@ def outranked_thin_pairs(
         (P,) bool, True for the thin lost tracks' pairs outranked on their detection by another lost track's pair.
     """
     candidate = lost & np.isfinite(cost) & np.isfinite(similarity)
-    if not any_set(candidate & thin):
+    if not (candidate & thin).any():
         return np.zeros(len(cost), dtype=bool)
-    best = np.full(int(largest(cols)) + 1, -np.inf)
+    best = np.full(int(cols.max()) + 1, -np.inf)
     np.maximum.at(best, cols[candidate], similarity[candidate])
     return candidate & thin & (similarity < best[cols])
 
@@ -144,7 +142,7 @@ def ungated_lookless_pairs(
         could take.
     """
     ungated = no_look & tracked & ~kalman_gate & np.isfinite(cost)
-    if not any_set(ungated):
+    if not ungated.any():
         return ungated
     backed = lost & ~no_look & np.isfinite(similarity) & (cost <= max_cost)
     return ungated & (np.bincount(cols, weights=backed)[cols] > 0)
@@ -186,7 +184,7 @@ def gateless_look_ties(
         itself when no pair is such a claim).
     """
     claims = gateless & ~no_look & ~kalman_gate & np.isfinite(cost)
-    if not any_set(claims):
+    if not claims.any():
         return cost
     cost = np.array(cost, dtype=np.float64)  # (a copy: the caller's costs stay as they were)
     rival = tracked & no_look & kalman_gate & (cost <= max_cost)
