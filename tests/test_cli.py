@@ -1668,6 +1668,25 @@ def test_a_shorthand_option_and_a_set_that_disagree_are_a_usage_error(tmp_path, 
 
 
 @pytest.mark.parametrize(
+    ("argv", "said"),
+    [
+        (["--classes", "-1"], "--classes -1: detector.classes[0]: -1 must be 0 or more"),
+        (["--classes", "0", "-1"], "--classes 0 -1: detector.classes[1]: -1 must be 0 or more"),
+        (["batch", "--classes", "-1"], "--classes -1: detector.classes[0]: -1 must be 0 or more"),
+    ],
+    ids=["track", "second-id", "batch"],
+)
+def test_a_shorthand_option_the_config_refuses_is_a_usage_error_naming_the_option(
+    tmp_path, capsys, monkeypatch, argv, said
+):
+    """`track v.mp4 --classes -1` stopped with "detector.classes[0]: -1 must be 0 or more", a key the user never
+    typed: the usage error names the option as given, then the key, before anything loads."""
+    head, rest = (argv[:1], argv[1:]) if argv[0] == "batch" else ([], argv)
+    err = usage_error(monkeypatch, capsys, [*head, stub_video(tmp_path), "--out", str(tmp_path / "out"), *rest])
+    assert said in err, err
+
+
+@pytest.mark.parametrize(
     "sets",
     [
         ["appearance.bank_capacity=3", "appearance.bank_capacity=4"],

@@ -548,11 +548,15 @@ def option_overrides(
     the parser's usage error naming both: `--classes 2 --set detector.classes=[0]` used to track class 2 without a
     word, `--set appearance.bank_capacity=3 --set appearance.bank_capacity=4` ran with 4 (a key given twice in a
     YAML file is refused); a `--set` of a section as a whole (`--set 'detector={classes: [0]}'`) is compared by the
-    keys it holds."""
+    keys it holds. An option's value the config refuses is the parser's usage error naming the option as typed and
+    the key: `--classes -1` stopped with "detector.classes[0]: -1 must be 0 or more", a key the user never wrote
+    (`_refuse_option_value`)."""
     from tracker.config import ConfigError, split_override
 
     given = {key: (flag, _yaml_flow(value)) for flag, (key, value) in options.items() if value is not None}
     seen = {key: (flag, split_override(f"{key}={option}")[1]) for key, (flag, option) in given.items()}
+    for key, (flag, said) in seen.items():
+        _refuse_option_value(parser, flag, key, said)
     for text in sets:
         try:
             dotted, value = split_override(text)
@@ -563,6 +567,22 @@ def option_overrides(
             if _setting(key, first[1]) != _setting(key, said) and not _unknown_key(key, said):
                 parser.error(f"{first[0]} and --set {text} say different things: give one of them")
     return list(sets) + [f"{key}={option}" for key, (_, option) in given.items()]
+
+
+def _refuse_option_value(parser: argparse.ArgumentParser, flag: str, key: str, value: Any) -> None:
+    """Stop with the parser's usage error where the config refuses `value` (as read from YAML) at the dotted `key`
+    that the option `flag` sets: "--classes -1: detector.classes[0]: -1 must be 0 or more", the option as typed
+    (a list's items as separate words) then the config's own error, key included. An error about another key (none
+    here: the option's value is checked against the defaults alone) is left to the config when it loads."""
+    from tracker.config import ConfigError, load_config
+
+    try:
+        load_config(None, {key: value})
+    except ConfigError as error:
+        if error.key != key:
+            return
+        typed = " ".join(map(str, value)) if isinstance(value, (list, tuple)) else str(value)
+        parser.error(f"{flag} {typed}: {error}")
 
 
 def _unknown_key(key: str, value: Any) -> bool:
