@@ -489,6 +489,29 @@ def test_a_raw_stream_file_has_no_length_and_max_frames_gives_the_bar_its_total(
     assert "5/5 [" in bar, bar
 
 
+def test_an_odd_sized_source_is_tracked_in_its_own_pixels_and_drawn_one_pixel_smaller(fake_models, tmp_path):
+    """docs/cli.md (Outputs): a 321x241 source's annotated mp4 is 320x240 (OpenCV's mp4v writer rounds each side down
+    to an even count), while the txt and the JSONL keep the source's pixels: a walker standing in its last column and
+    row ends at x 321, y 241, past the video's edge (h79c)."""
+    folder = tmp_path / "odd"
+    folder.mkdir()
+    corner = (291, 181, 321, 241)  # xyxy: the walker that fills the frame's bottom-right corner
+    for f in range(FRAMES):
+        image = np.full((corner[3], corner[2], 3), 30, np.uint8)
+        cv2.rectangle(image, corner[:2], (corner[2] - 1, corner[3] - 1), (240, 200, 60), -1)
+        cv2.rectangle(image, (20 + 6 * f, 40), (20 + 6 * f + BLOB[0] - 1, 40 + BLOB[1] - 1), (60, 220, 240), -1)
+        cv2.imwrite(str(folder / f"{f:06d}.png"), image)
+    out = tmp_path / "out"
+    assert main([str(folder), "--out", str(out), "--quiet"]) == 0
+    assert video_info(out / "odd.mp4") == (FRAMES, (corner[2] - 1, corner[3] - 1), True)
+    rows = read_mot_rows(out / "odd.txt")
+    at_corner = rows[rows[:, 2] + rows[:, 4] > corner[0]]  # (the other walker ends at x 224)
+    assert len(at_corner) == FRAMES
+    np.testing.assert_allclose(at_corner[:, 2:4] + at_corner[:, 4:6], np.tile(corner[2:], (FRAMES, 1)))
+    boxes = [t["xyxy"] for line in (out / "odd.jsonl").read_text().splitlines() for t in json.loads(line)["tracks"]]
+    assert boxes.count(list(map(float, corner))) == FRAMES
+
+
 def test_a_phone_video_with_a_rotation_flag_is_tracked_and_drawn_upright(fake_models, tmp_path):
     """A phone stores a portrait video sideways with a rotation flag: the txt's boxes and the annotated video are in
     the picture as it is shown (OpenCV applies the flag), as the README says."""

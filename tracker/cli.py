@@ -215,7 +215,13 @@ def _parser() -> argparse.ArgumentParser:
         help="output folder (default runs/track/<name>, numbered, never overwritten; a folder given here is reused, "
         "the outputs of an earlier run in it replaced)",
     )
-    p.add_argument("--save-video", action=GivenOnceSwitch, default=True, help="write the annotated mp4 (default: on)")
+    p.add_argument(
+        "--save-video",
+        action=GivenOnceSwitch,
+        default=True,
+        help="write the annotated mp4 (default: on); an odd side is one pixel smaller (641x481: 640x480), the txt "
+        "and JSONL keep the source's pixels",
+    )
     p.add_argument("--show", action="store_true", help="show the annotated frames in a window (q stops)")
     _device_option(p)
     _model_option(p)
