@@ -572,3 +572,45 @@ def test_without_the_gateless_rule_the_hidden_persons_track_takes_the_look_alike
     history, _ = _hidden_behind_look_alike(rule=False)
     assert history[HIDDEN_FROM - 1] == {0: 1, 1: 2}
     assert history[39] == {0: 2, 1: 1}, history[39]
+
+
+def _merge_frame(shared=(True, True), given: bool = True) -> np.ndarray:
+    """The traced TUD-Campus yolov8n pan8 merge (issue 13, frame 49, with compensation): one box (score 0.68, 86 px
+    wide against the tracks' 61-62) covers gt5 and gt8 and holds both tracks' predicted centres. gt5's banked track,
+    whose gate holds no confident box, reaches it at IoU 0.52 outside its gate, similarity 0.846 (fused cost 0.351,
+    motion cost 0.646); gt8's tracked look-less track at IoU 0.70, also outside its gate (motion cost 0.524). Pairs:
+    (gt5's track, the box), (gt8's track, the box)."""
+    return gateless_look_ties(
+        np.array([0.351, 0.524]),
+        np.array([0.646, 0.524]),
+        np.array([False, False]),
+        np.array([0, 0]),
+        np.array([False, True]),
+        np.array([True, True]),
+        np.array([True, False]),
+        MAX_COST,
+        np.array(shared) if given else None,
+    )
+
+
+def test_a_box_over_two_people_is_decided_by_motion():
+    """With `association.ungated_ties_shared_box` the banked track pays its motion cost: the box goes to gt8's
+    track, and gt5's track, unmatched in stage 1, keeps gt5 on gt5's low-score box (stage 2); main gave it the box
+    and it followed gt8 from then on."""
+    out = _merge_frame()
+    np.testing.assert_allclose(out, [0.646, 0.524])
+    assert linear_assignment(out[:, None], MAX_COST).pairs.tolist() == [[1, 0]], "gt8's track keeps the box"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "why"),
+    [
+        ({"given": False}, "the key off (main): a rival outside its gate does not count"),
+        ({"shared": (True, False)}, "the box does not hold the look-less rival's predicted centre: not over both"),
+        ({"shared": (False, True)}, "the box does not hold the banked track's predicted centre: not over both"),
+    ],
+)
+def test_the_shared_box_rule_leaves_the_look_its_weight_otherwise(kwargs, why):
+    out = _merge_frame(**kwargs)
+    assert out[0] == pytest.approx(0.351), why
+    assert linear_assignment(out[:, None], MAX_COST).pairs.tolist() == [[0, 0]], why
