@@ -456,11 +456,6 @@ class AssociationConfig(Section):
         "stage 1: a tracked track whose Kalman gate holds no confident detection pays at least its motion cost for a "
         "detection a tracked look-less track's gate holds, however close its look",
     )
-    ungated_ties_shared_box: bool = key(
-        False,
-        "ungated_ties_by_motion also counts a tracked look-less rival whose Kalman gate misses the detection where the "
-        "detection holds both tracks' predicted centres (one box over two people)",
-    )
     vouched_lost_match: bool = key(
         True,
         "stage 1: a lost track whose Kalman gate holds a detection it overlaps by clear_iou needs only the match "

@@ -246,8 +246,7 @@ class Stage1Cost:
             fused = near_tie_costs(fused, motion, similarity, gated, cols, no_look, reid, cfg.max_cost)
         if cfg.ungated_ties_by_motion and no_look is not None and any_set(tracked & ~gated & ~no_look):
             gateless = self._gateless_claims(rows, tracked, gated)  # a hidden person's look does not outbid motion
-            shared = self._held_centres(view, rows, cols) if cfg.ungated_ties_shared_box else None  # a box over two
-            fused = gateless_look_ties(fused, motion, gated, cols, no_look, tracked, gateless, cfg.max_cost, shared)
+            fused = gateless_look_ties(fused, motion, gated, cols, no_look, tracked, gateless, cfg.max_cost)
         if cfg.ungated_lookless_yields and no_look is not None and any_lost:  # overlap alone yields to a look
             yields = ungated_lookless_pairs(fused, similarity, gated, cols, no_look, tracked, lost, cfg.max_cost)
             fused = np.where(yields, np.inf, fused) if any_set(yields) else fused
@@ -311,17 +310,6 @@ class Stage1Cost:
                 vouched &= ~late[rows]
             bounds = np.where(vouched, np.minimum(bounds, self.calibration.bound("match")), bounds)
         return bounds
-
-    @staticmethod
-    def _held_centres(view: FrameView, rows: np.ndarray, cols: np.ndarray) -> np.ndarray | None:
-        """(P,) bool, per stage 1 pair (`rows`, `cols`: (P,) track and detection indices): the detection's box holds
-        its track's predicted centre (`FrameView.predicted_xyxy`, pixels); None without predictions."""
-        if view.predicted_xyxy is None:
-            return None
-        corners = view.predicted_xyxy.take(rows, axis=0)
-        centre = (corners[:, :2] + corners[:, 2:]) * 0.5
-        box = view.det_xywh.take(cols, axis=0)
-        return np.all(np.abs(centre - box[:, :2]) <= box[:, 2:] * 0.5, axis=1)
 
     @staticmethod
     def _gateless_claims(rows: np.ndarray, tracked: np.ndarray, gated: np.ndarray) -> np.ndarray:

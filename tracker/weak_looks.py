@@ -157,7 +157,6 @@ def gateless_look_ties(
     tracked: np.ndarray,
     gateless: np.ndarray,
     max_cost: float,
-    shared: np.ndarray | None = None,
 ) -> np.ndarray:
     """Stage 1 costs where a tracked track whose Kalman gate holds none of the frame's confident detections (`gateless`:
     its person is hidden, or found only among the low-score boxes) claims, by overlap and a look, a detection that a
@@ -179,16 +178,10 @@ def gateless_look_ties(
         tracked: (P,) bool, the pair's track is tracked (matched recently, not lost).
         gateless: (P,) bool, the pair's track is tracked and its gate holds no confident detection of the frame.
         max_cost: the highest cost stage 1 accepts (`association.max_cost`).
-        shared: (P,) bool, the detection's box holds the pair's track's predicted centre, or None. Given
-            (`association.ungated_ties_shared_box`), a tracked look-less rival also counts where its gate misses the
-            detection if the box holds both tracks' predicted centres: one box over two people, wider than either gate
-            admits, whose look holds the claimant's person and the rival's (traced: TUD-Campus yolov8n pan8 with
-            compensation, frame 49, gt5's track took a box over gt5 and gt8 at IoU 0.52 and similarity 0.846 from
-            gt8's look-less track at IoU 0.70, both outside their gates, and followed gt8).
     Returns:
         (P,) costs: at least the motion cost for the gateless tracks' pairs with a look outside their gate on a
-        detection that a tracked look-less track's gate holds (or, with `shared`, a box over both) at a cost
-        within `max_cost`; `cost` elsewhere (`cost` itself when no pair is such a claim).
+        detection that a tracked look-less track's gate holds at a cost within `max_cost`; `cost` elsewhere (`cost`
+        itself when no pair is such a claim).
     """
     claims = gateless & ~no_look & ~kalman_gate & np.isfinite(cost)
     if not claims.any():
@@ -196,8 +189,5 @@ def gateless_look_ties(
     cost = np.array(cost, dtype=np.float64)  # (a copy: the caller's costs stay as they were)
     rival = tracked & no_look & kalman_gate & (cost <= max_cost)
     tied = claims & (np.bincount(cols, weights=rival)[cols] > 0)
-    if shared is not None:  # a box holding both tracks' predicted centres: its look is both people's
-        ungated = tracked & no_look & ~kalman_gate & shared & (cost <= max_cost)
-        tied |= claims & shared & (np.bincount(cols, weights=ungated)[cols] > 0)
     cost[tied] = np.maximum(cost[tied], motion_cost[tied])
     return cost
