@@ -322,6 +322,7 @@ CHECKED_PARTS = [
     "io/line_sizes",
     "io/live_clock",
     "io/lock",
+    "io/atomic",
     "io/mot",
     "io/mp4_index",
     "io/names",

@@ -49,8 +49,8 @@ from tracker.closed_pipe import run_tool  # noqa: E402
 from tracker.config import GalleryConfig  # noqa: E402
 from tracker.gallery import Gallery  # noqa: E402
 from tracker.gallery_file import TEMP_SUFFIX, _temp_prefix, check_unchanged, remove_interrupted_saves  # noqa: E402
+from tracker.io.atomic import sync_folder  # noqa: E402
 from tracker.io.lock import gallery_lock  # noqa: E402
-from tracker.io.mot import sync_folder  # noqa: E402
 from tracker.io.strict_json import to_json  # noqa: E402
 from tracker.run_gallery import GallerySaver  # noqa: E402
 

@@ -29,7 +29,7 @@ from typing import BinaryIO
 from tracker.file_errors import names_another_file, naming
 from tracker.gallery_format import is_gallery_file
 from tracker.gallery_records import GalleryConflictError, GalleryError, SaveAbandoned
-from tracker.io.mot import sync_folder
+from tracker.io.atomic import sync_folder
 from tracker.io.names import fitting_stem
 
 __all__ = [

@@ -34,6 +34,7 @@ from typing import Any, NoReturn
 
 from tracker.config import TrackerConfig, config_to_dict
 from tracker.global_ids import check_spans
+from tracker.io.atomic import atomic_write, temp_beside
 from tracker.io.names import is_utf8, shown_apart, shown_name
 from tracker.io.sources import FrameSource, local_path, resolve_source, shown_url, tracked_folder
 from tracker.private_file import create_private
@@ -64,7 +65,6 @@ FORMAT = 1  # version of the checkpoint layout; another one is refused
 # Wall time between checkpoints: a kill loses at most this much tracking. A checkpoint of 20-50 tracks takes
 # tens of milliseconds and a few MB (docs/cli.md, resume), so once a minute costs well under 0.1 % of the run.
 DEFAULT_CHECKPOINT_SECONDS = 60.0
-_PARTIAL_SUFFIX = ".partial"  # the checkpoint is written here, synced, then renamed into place
 _HEADER_END = b"\n"
 _NO_DEFAULT = object()  # `_differences`: a key with no built-in default (not a config key)
 STRIDE_KEY = "vid_stride"  # the identity's `--vid-stride`: a checkpoint is resumed with the stride it was made with
@@ -432,18 +432,12 @@ class Checkpointer:
             "payload_bytes": len(payload),
             "payload_sha256": hashlib.sha256(payload).hexdigest(),
         }
-        tmp = self.path.with_name(self.path.name + _PARTIAL_SUFFIX)
-        try:
-            # mode 0600 from the first byte: the state holds every track's looks (and the gallery), biometric data
-            with create_private(tmp) as f:
-                f.write(json.dumps(header).encode() + _HEADER_END)
-                f.write(payload)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, self.path)
-        except BaseException:  # a second Ctrl-C mid-write left a few MB of `checkpoint.bin.partial` beside the run
-            tmp.unlink(missing_ok=True)
-            raise
+        # `checkpoint.bin.partial`, fsynced, renamed into place (removed on an error: a second Ctrl-C mid-write
+        # left a few MB of it beside the run), created mode 0600 from the first byte: the state holds every track's
+        # looks (and the gallery), biometric data
+        with atomic_write(self.path, create_private) as f:
+            f.write(json.dumps(header).encode() + _HEADER_END)
+            f.write(payload)
         self._last = self._clock()
         self.written += 1
         self.last_frame = progress.last_frame
@@ -457,5 +451,5 @@ class Checkpointer:
 def remove_checkpoint(path: Path) -> None:
     """Delete the checkpoint at `path` and the temp file a write of it killed outright left (`<path>.partial`: every
     track's looks), where they exist."""
-    for file in (path, path.with_name(path.name + _PARTIAL_SUFFIX)):
+    for file in (path, temp_beside(path)):
         file.unlink(missing_ok=True)

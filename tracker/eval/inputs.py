@@ -28,7 +28,8 @@ import numpy as np
 from tracker.config import ReIDConfig, TrackerConfig, config_to_dict, has_appearance
 from tracker.eval.sequences import Sequence
 from tracker.file_errors import naming
-from tracker.io.mot import make_output_folder, sync_folder
+from tracker.io.atomic import TEMP_SUFFIX, atomic_write
+from tracker.io.mot import make_output_folder
 from tracker.io.names import bounded_name, fitting_stem, shown_name
 from tracker.io.opencv_files import read_image
 from tracker.private_file import PRIVATE_MODE, keep_private
@@ -68,7 +69,7 @@ _REID_DEFAULTS = ReIDConfig()  # (frozen: `_SAME_EMBEDDINGS_AT_DEFAULT`'s values
 _EMBEDDING_DTYPE = np.float16  # halves the cache; cosine similarities change by < 1e-3
 # a cache file's temp files: `.<name>.<pid>.<random>.partial`, one per writer (two `track eval` / `track compare`
 # computing the same entry at once each write and rename their own); never read as an entry (no `.npz` end)
-_TEMP_SUFFIX = ".partial"
+_TEMP_SUFFIX = TEMP_SUFFIX  # (the shared one: `tracker.io.atomic`)
 _TEMP_RANDOM_CHARS = 8  # the random part of `tempfile.mkstemp`'s names
 _TEMP_NAME = re.compile(rf"\..+\.(\d+)\.[a-z0-9_]{{{_TEMP_RANDOM_CHARS}}}{re.escape(_TEMP_SUFFIX)}")  # pid: group 1
 
@@ -340,19 +341,14 @@ def _write(path: Path, frames: list[FrameInputs]) -> None:
         ).astype(_EMBEDDING_DTYPE)
     _remove_left_temps(path)
     fd, name = tempfile.mkstemp(prefix=_temp_prefix(path, os.getpid()), suffix=_TEMP_SUFFIX, dir=path.parent)
-    tmp = Path(name)
-    try:
-        # a write, flush or fsync on a full disk, which names no file, is said naming the cache file
-        with naming(path, lambda exc: _not_written(path, exc)), os.fdopen(fd, "wb") as file:
-            os.fchmod(fd, PRIVATE_MODE)  # 0600 (mkstemp's) whatever the platform: every box's look (an embedding)
-            np.savez(file, **arrays)
-            file.flush()
-            os.fsync(file.fileno())  # (renamed unsynced, a power cut could leave an empty file under the name)
-        os.replace(tmp, path)
-    except BaseException:  # (a full disk, a Ctrl-C: no copy of the looks left beside the cache)
-        tmp.unlink(missing_ok=True)
-        raise
-    sync_folder(path.parent)
+    # a write, flush or fsync on a full disk, which names no file, is said naming the cache file; on any error (a
+    # Ctrl-C too) the temp file goes: no copy of the looks is left beside the cache
+    with (
+        naming(path, lambda exc: _not_written(path, exc)),
+        atomic_write(path, lambda _: os.fdopen(fd, "wb"), Path(name)) as file,
+    ):
+        os.fchmod(fd, PRIVATE_MODE)  # 0600 (mkstemp's) whatever the platform: every box's look (an embedding)
+        np.savez(file, **arrays)
 
 
 def _temp_prefix(path: Path, pid: int) -> str:

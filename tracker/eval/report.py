@@ -6,7 +6,6 @@ import csv
 import io
 import json
 import math
-import os
 import re
 import unicodedata
 import warnings
@@ -15,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from tracker.eval.scoring import METRICS
+from tracker.io.atomic import atomic_write, open_binary
 from tracker.io.mot import write_text_atomic
 from tracker.io.names import shown_apart, shown_name
 from tracker.io.strict_json import write_json_atomic, written_keys
@@ -116,16 +116,11 @@ def write_csv(
 def write_chart(path: Path, rows: dict[str, dict[str, Any]], title: str) -> None:
     """Grouped bars (matplotlib Agg): one group per row name, one bar per metric of _CHART_METRICS; a PNG at
     `path`, written atomically. Row names are the tick labels (long ones broken into lines, `_wrap_label`)."""
-    tmp = path.with_name(path.name + ".partial")
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=_MISSING_GLYPH_WARNING, category=UserWarning)
         fig = chart_figure(rows, title)
-        try:
-            fig.savefig(tmp, dpi=_CHART_DPI, format="png")
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
-    os.replace(tmp, path)
+        with atomic_write(path, open_binary) as file:  # (`<path>.partial`, fsynced, renamed over `path`)
+            fig.savefig(file, dpi=_CHART_DPI, format="png")
 
 
 def _wrap_label(name: str) -> str:

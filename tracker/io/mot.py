@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 import numpy as np
 
-from tracker.io.names import side_file
+from tracker.io.atomic import TEMP_SUFFIX, atomic_write, temp_beside
 
 if TYPE_CHECKING:  # annotations only: `track --help` and usage errors need no torch (tracker.types imports it)
     from tracker.types import TrackedObject
@@ -37,7 +37,6 @@ __all__ = [
     "read_mot_rows",
     "read_sequence_info",
     "resumed_file",
-    "sync_folder",
     "tlwh_to_xyxy",
     "unique_stem",
     "write_mot_rows",
@@ -47,7 +46,6 @@ __all__ = [
 
 RESULT_COLUMNS = 10
 """Columns of a MOTChallenge result row."""
-_PARTIAL_SUFFIX = ".partial"
 _DEFAULT_IMAGE_DIR = "img1"
 _DEFAULT_IMAGE_EXT = ".jpg"
 TEXT_ENCODING = "utf-8-sig"  # UTF-8, and a leading byte-order mark (Windows editors write one) is skipped
@@ -312,39 +310,22 @@ def write_text_atomic(path: str | Path, text: str) -> None:
 
 
 @contextlib.contextmanager
-def atomic_file(path: str | Path, temp_suffix: str = _PARTIAL_SUFFIX) -> Iterator[TextIO]:
-    """A UTF-8 text file to write `path` through: `<path>.partial` (or `<path><temp_suffix>`), then on a clean exit
-    flush, fsync, rename over `path` and fsync of the folder; on any exception the temporary file is removed and
-    `path` is as it was.
+def atomic_file(path: str | Path, temp_suffix: str = TEMP_SUFFIX) -> Iterator[TextIO]:
+    """A UTF-8 text file to write `path` through (`tracker.io.atomic.atomic_write`): `<path>.partial` (or
+    `<path><temp_suffix>`), then on a clean exit flush, fsync, rename over `path` and fsync of the folder; on any
+    exception the temporary file is removed and `path` is as it was.
 
     Raises:
         OSError: the folder cannot be written.
     """
     path = Path(path)
-    tmp = side_file(path, temp_suffix)
-    try:
-        with tmp.open("w", encoding="utf-8") as file:
-            yield file
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    sync_folder(path.parent)
+    with atomic_write(path, _open_text, temp_beside(path, temp_suffix)) as file:
+        yield file
 
 
-def sync_folder(folder: str | Path) -> None:
-    """fsync a folder, so that the renames and new names in it survive a power cut.
-
-    Raises:
-        OSError: the folder cannot be opened (FileNotFoundError: it does not exist).
-    """
-    descriptor = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
+def _open_text(path: Path) -> TextIO:
+    """`path` created (or truncated) and opened to write UTF-8 text (`atomic_file`'s temp file)."""
+    return path.open("w", encoding="utf-8")
 
 
 def open_truncated(path: Path, length: int) -> TextIO:
@@ -368,7 +349,7 @@ def open_truncated(path: Path, length: int) -> TextIO:
 
 def partial_file(path: Path) -> Path:
     """`<path>.partial`: where a `MotWriter` writes `path`'s rows until it closes, and the rows a resume continues."""
-    return side_file(path, _PARTIAL_SUFFIX)
+    return temp_beside(path)
 
 
 def resumed_file(path: Path) -> Path:
