@@ -27,7 +27,15 @@ import numpy as np
 import pytest
 import torch
 from media import undecodable_path, write_video
-from test_cli import blob_detector, child_env, colour_embedder, scene, use_fake_models, weights_args
+from test_cli import (
+    blob_detector,
+    child_env,
+    colour_embedder,
+    images_with_unreadable,
+    scene,
+    use_fake_models,
+    weights_args,
+)
 
 import tracker.io.sources as sources
 import tracker.run as run
@@ -1280,6 +1288,33 @@ def test_a_resume_with_max_frames_the_run_already_reached_is_refused_and_keeps_t
     assert (out / CHECKPOINT_NAME).read_bytes() == checkpoint
     assert main([str(clip), "--resume", "--out", str(out), "--quiet", "--no-save-video"]) == 0
     assert outputs(out, "walk") == reference
+
+
+def test_a_resume_with_max_frames_below_a_run_past_unreadable_frames_is_refused_and_keeps_the_checkpoint(
+    tmp_path, monkeypatch, fake_models, frame_clock, capsys
+):
+    """--max-frames counts source frames, unreadable ones too (stop 78), but the resume's check compared it with the
+    frames tracked: a run stopped at image 6 of 10, images 3 and 4 unreadable (4 frames tracked), resumed with
+    --max-frames 5 was let through, tracked nothing, said it was cut at 5 frames with frame 6 in its outputs, and
+    deleted the checkpoint: the run could never be finished. It is refused as a --max-frames below the source frames
+    already tracked is without unreadable ones; --max-frames 6 finishes it with the outputs of a run so cut."""
+    folder = images_with_unreadable(tmp_path, 10, (3, 4))
+    out, whole = tmp_path / "run", tmp_path / "whole"
+    assert main([str(folder), "--out", str(whole), "--quiet", "--no-save-video", "--max-frames", "6"]) == 0
+    with monkeypatch.context() as m:
+        stop_at(m, 6, lambda: signal.getsignal(signal.SIGINT)(signal.SIGINT, None))
+        assert main([str(folder), "--out", str(out), "--quiet", "--no-save-video"]) == 130
+    checkpoint = (out / CHECKPOINT_NAME).read_bytes()
+    assert read_checkpoint_frames(out / CHECKPOINT_NAME) == 4
+    capsys.readouterr()
+    assert main([str(folder), "--resume", "--out", str(out), "--quiet", "--no-save-video", "--max-frames", "5"]) == 2
+    err = capsys.readouterr().err
+    assert "up to source frame 6" in err and "--max-frames 5 leaves nothing to do" in err, err
+    assert len(err.strip().splitlines()) == 1, err
+    assert (out / CHECKPOINT_NAME).read_bytes() == checkpoint
+    assert main([str(folder), "--resume", "--out", str(out), "--quiet", "--no-save-video", "--max-frames", "6"]) == 0
+    assert (out / "frames.txt").read_bytes() == (whole / "frames.txt").read_bytes()
+    assert not (out / CHECKPOINT_NAME).exists()
 
 
 def test_a_run_killed_while_it_closed_after_a_checkpoint_at_its_max_frames_resumes_and_finishes(

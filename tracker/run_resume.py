@@ -18,7 +18,6 @@ import numpy as np
 from tracker.batch_work import read_note
 from tracker.io.mot import resumed_file
 from tracker.io.names import shown_apart, shown_name
-from tracker.io.sources import tracked_limit
 from tracker.io.strict_json import path_from_fields
 from tracker.resume import CHECKPOINT_NAME, Checkpoint, Progress, ResumeError, read_checkpoint, same_source
 from tracker.run_summary import SUMMARY_NAME, RunSummary
@@ -110,8 +109,8 @@ def read_resumed_run(
     Raises:
         AlreadyFinished: the run in `out` finished. ResumeError: nothing to resume there (`_check_resumable`), a
             run begun by an earlier version that named the source `earlier_stem`, a checkpoint of another run or a
-            damaged one (`read_checkpoint`), outputs shorter than it says, or a `max_frames` below the frames the
-            run already tracked.
+            damaged one (`read_checkpoint`), outputs shorter than it says, or a `max_frames` below the source frame
+            the run already tracked up to (unreadable frames before it count, as `--max-frames` counts them).
     """
     if earlier_stem is not None and earlier_stem != stem:
         _refuse_named_before(out, stem, earlier_stem)
@@ -120,11 +119,16 @@ def read_resumed_run(
     _check_resumed_outputs(out, stem, checkpoint.progress)
     # Fewer frames than the checkpoint holds cannot be given (its outputs are not cut back); as many only finish the
     # run (one killed while it closed, after a checkpoint at its last frame: this refusal left it unfinishable).
-    if max_frames is not None and tracked_limit(max_frames, stride) < checkpoint.progress.frames:
-        said = "" if stride == 1 else f" (up to source frame {checkpoint.progress.last_frame}, --vid-stride {stride})"
+    # Source positions, as --max-frames counts them: unreadable frames skipped before the checkpoint count too (the
+    # frames tracked let `--max-frames 5` through after a run up to image 6 with two unreadable: it tracked nothing,
+    # said it was cut at 5 with frame 6 in its txt, and deleted the checkpoint).
+    done = checkpoint.progress
+    if max_frames is not None and max_frames < done.last_frame:
+        where = "" if done.last_frame == done.frames else f"up to source frame {done.last_frame}"
+        said = ", ".join(filter(None, (where, "" if stride == 1 else f"--vid-stride {stride}")))
         raise ResumeError(
-            f"the run in {shown_name(out)} already tracked {checkpoint.progress.frames} frames{said}, so --max-frames "
-            f"{max_frames} leaves nothing to do: give a larger --max-frames, or none"
+            f"the run in {shown_name(out)} already tracked {done.frames} frames{f' ({said})' if said else ''}, so "
+            f"--max-frames {max_frames} leaves nothing to do: give a larger --max-frames, or none"
         )
     return checkpoint
 
