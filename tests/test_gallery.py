@@ -866,7 +866,8 @@ def test_a_files_rows_reach_their_identities_in_file_order_wherever_they_lie():
 
     seen = {"frame": 1, "time": 0.0, "source": "cam"}
     record = {"class_id": 0, "first_seen": seen, "last_seen": seen, "sightings": 1}
-    vectors = np.arange(10, dtype=np.float32).reshape(5, 2)
+    angles = np.arange(5) * 0.3  # (unit rows, each its own: as loaded, not normalised)
+    vectors = np.stack([np.cos(angles), np.sin(angles)], axis=1).astype(np.float32)
     owners = np.array([7, 3, 7, 3, 7], dtype=np.int64)
     header = {"identities": [{**record, "global_id": 7, "prototypes": 3}, {**record, "global_id": 3, "prototypes": 2}]}
     identities = read_identities({"prototypes": vectors, "owners": owners}, header)
@@ -874,7 +875,9 @@ def test_a_files_rows_reach_their_identities_in_file_order_wherever_they_lie():
     np.testing.assert_array_equal(identities[7].prototypes, vectors[[0, 2, 4]])
     np.testing.assert_array_equal(identities[3].prototypes, vectors[[1, 3]])
     with pytest.raises(ValueError, match="prototype rows but no record"):
-        read_identities({"prototypes": np.zeros((6, 2), np.float32), "owners": np.array([7, 3, 7, 3, 7, 9])}, header)
+        read_identities(
+            {"prototypes": np.eye(2, dtype=np.float32)[[0] * 6], "owners": np.array([7, 3, 7, 3, 7, 9])}, header
+        )
     assert (
         read_identities(
             {"prototypes": np.zeros((0, 2), np.float32), "owners": np.zeros(0, np.int64)}, {"identities": []}
@@ -1323,3 +1326,70 @@ def test_offline_link_searches_the_stored_identities_not_the_live_tracks():
     ids = gallery.link([fellow[8:], looks[1, 8:]])
     assert ids[0] not in (42, *range(1, 4)) and ids[1] == 2  # a new identity, and a stored one found again
     assert ids[0] in gallery and 42 not in gallery
+
+
+def _with_prototypes(path, change) -> None:
+    """Rewrite the gallery file `path` as a hand-made one: `change(prototypes)` applied in place to its (M, D) rows,
+    the checksum in its header made anew (the file passes as whole)."""
+    from safetensors.numpy import save as safetensors_save
+
+    from tracker import gallery_format
+    from tracker.io.strict_json import to_json
+
+    tensors, header = gallery_format.decode(path.read_bytes(), path)
+    tensors = {name: np.array(tensor) for name, tensor in tensors.items()}
+    change(tensors["prototypes"])
+    header["sha256"] = gallery_format._tensor_digest(tensors)
+    path.write_bytes(safetensors_save(tensors, metadata={"gallery": to_json(header)}))
+
+
+@pytest.mark.parametrize("value", [np.nan, np.inf, 0.0])
+def test_a_hand_made_gallery_with_a_prototype_that_is_no_look_is_refused_naming_the_file_and_identity(tmp_path, value):
+    """A prototype row holding NaN (or inf) loaded without a word: its similarities are NaN, so the identity was
+    never found again (or found by chance), and `export --prototypes` wrote the NaN on. An all-zero row has no
+    direction to compare. Each is refused on load with one error naming the file, the identity and the row."""
+    gallery, _ = filled(3)
+    path = tmp_path / "site.gallery"
+    gallery.save(path)
+    second = gallery.identities[1]
+    row = len(gallery.identities[0].prototypes) + 1  # the second identity's row 1
+
+    def spoil(prototypes: np.ndarray) -> None:
+        if value == 0.0:
+            prototypes[row] = 0.0
+        else:
+            prototypes[row, 3] = value
+
+    _with_prototypes(path, spoil)
+    hand_made = path.read_bytes()
+    said = "NaN or inf" if value != 0.0 else "all zeros"
+    with pytest.raises(GalleryError) as caught:
+        Gallery.load(path)
+    message = str(caught.value)
+    assert str(path) in message and f"identity {second.global_id}'s prototype row 1 " in message, message
+    assert said in message and len(message.splitlines()) == 1, message
+    assert path.read_bytes() == hand_made, "the file is left as it is"
+
+
+def test_a_hand_made_gallery_with_prototypes_off_unit_norm_loads_them_normalised(tmp_path):
+    """docs/gallery.md: prototypes are L2-normalised rows. A hand-made file's rows scaled by 3 loaded as they were:
+    their similarities reached 3, so that identity took every newcomer searched, and `export --prototypes` wrote
+    rows of norm 3. They load normalised (their direction is the look); a saved gallery loads bit for bit."""
+    gallery, looks = filled(5)
+    path = tmp_path / "site.gallery"
+    gallery.save(path)
+    saved = {i.global_id: i.prototypes.copy() for i in Gallery.load(path).identities}
+    assert all(np.array_equal(saved[i.global_id], i.prototypes) for i in gallery.identities)
+    first = gallery.identities[0]
+
+    def scale(prototypes: np.ndarray) -> None:
+        prototypes[: len(first.prototypes)] *= 3.0
+
+    _with_prototypes(path, scale)
+    loaded = Gallery.load(path)
+    for identity in loaded.identities:
+        np.testing.assert_allclose(np.linalg.norm(identity.prototypes, axis=1), 1.0, atol=1e-6)
+        np.testing.assert_allclose(identity.prototypes, saved[identity.global_id], atol=1e-6)
+    others = [i.global_id for i in gallery.identities[1:]]
+    found = loaded.match(looks[1:, 9], min_similarity=0.5, margin=0.0)
+    assert found.tolist() == others, "the scaled identity took newcomers of others"

@@ -43,6 +43,7 @@ __all__ = [
     "DAMAGED",
     "FORMAT_NAME",
     "FORMAT_VERSION",
+    "BadPrototypeError",
     "Snapshot",
     "check_width",
     "decode",
@@ -51,6 +52,7 @@ __all__ = [
     "read_class_names",
     "read_identities",
     "read_model",
+    "unit_prototypes",
     "write",
 ]
 
@@ -67,7 +69,14 @@ SAFETENSORS_SHAPE_BYTES = HEADER_LENGTH_BYTES + 1
 # from a file cut within its length bytes (the bytes there, read as the low ones), is no safetensors file's.
 SAFETENSORS_MAX_HEADER_BYTES = 100_000_000
 # The way on after a damaged file's error (a save never leaves one: it renames a whole temp file over it).
+# the most a prototype row's L2 norm may be off 1 and be kept as it is (float32 rounding of a normalised row is
+# ~1e-7); a row further off (a hand-made file's) is normalised as it is read
+UNIT_NORM_TOLERANCE = 1e-4
 DAMAGED = "; it is left as it is: restore it from a copy, or give another gallery file (a new path starts an empty one)"
+
+
+class BadPrototypeError(ValueError):
+    """A prototype row that is no look: NaN or inf in it, or all zeros (`unit_prototypes`)."""
 
 
 @dataclass(frozen=True)
@@ -244,9 +253,12 @@ def read_identities(tensors: dict[str, np.ndarray], header: dict[str, Any]) -> d
     Raises:
         KeyError, TypeError, ValueError: a bad record (a field missing or of another type: IDs, classes, counts and
             frames whole numbers, times finite numbers, sources text), a global ID given twice, a count of
-            prototype rows that does not match the tensors, or rows of a global ID no record names.
+            prototype rows that does not match the tensors, or rows of a global ID no record names;
+            BadPrototypeError (a ValueError), a row that is no look (`unit_prototypes`: rows off unit norm are
+            returned normalised).
     """
-    owners, vectors = tensors["owners"], tensors["prototypes"].astype(np.float32)
+    owners = tensors["owners"]
+    vectors = unit_prototypes(tensors["prototypes"].astype(np.float32), owners)
     records = header["identities"]
     if not isinstance(records, list):
         raise TypeError(f"the identity records are not a list: {type(records).__name__}")
@@ -275,6 +287,32 @@ def read_identities(tensors: dict[str, np.ndarray], header: dict[str, Any]) -> d
     if orphans:  # (their looks would be dropped without a word by the next save)
         raise ValueError(f"{len(orphans)} global IDs have prototype rows but no record (the first: {orphans[0]})")
     return identities
+
+
+def unit_prototypes(vectors: np.ndarray, owners: np.ndarray) -> np.ndarray:
+    """The (M, D) float32 prototype rows of a file, of the (M,) global IDs `owners`, as the gallery compares them:
+    unit L2 norm. A row whose norm is off 1 by more than `UNIT_NORM_TOLERANCE` (a hand-made file's) is normalised:
+    its direction is the look; rows within it are kept bit for bit, so a saved gallery loads as it was saved.
+
+    Raises:
+        BadPrototypeError: a row holding NaN or inf (its similarities are NaN: never matched, or matched by chance)
+            or all zeros (no direction to compare), naming its identity and the row among that identity's (0-based).
+    """
+    finite = np.isfinite(vectors).all(axis=1)
+    norms = np.linalg.norm(np.where(finite[:, None], vectors, 0.0).astype(np.float64), axis=1)
+    bad = ~finite | (norms == 0)
+    if bad.any():
+        row = int(np.argmax(bad))
+        gid = int(owners[row])
+        what = "holds NaN or inf" if not finite[row] else "is all zeros (no look)"
+        nth = int(np.count_nonzero(owners[:row] == gid))
+        raise BadPrototypeError(f"identity {gid}'s prototype row {nth} {what}")
+    off = np.abs(norms - 1.0) > UNIT_NORM_TOLERANCE
+    if not off.any():
+        return vectors
+    vectors = vectors.copy()
+    vectors[off] = vectors[off] / norms[off, None]
+    return vectors
 
 
 def _rows_by_owner(owners: np.ndarray) -> dict[int, np.ndarray]:

@@ -198,7 +198,8 @@ class GalleryFiles(GalleryState):
             NotADirectoryError: a file stands where a folder of `path` should be (naming it).
             OSError: the file cannot be read (PermissionError: no read permission).
             GalleryError: `path` is a directory, a named pipe or a device, not a gallery file, truncated or corrupt
-                (the file is left as it is), or a newer format version.
+                (the file is left as it is), a prototype row NaN, inf or all zeros (naming its identity), or a newer
+                format version. (Rows off unit norm, a hand-made file's, are read normalised.)
             GalleryModelError: made with another ReID model.
         """
         check_config(config)  # (before reading: a wrong one must not be reported as a corrupt file)
@@ -211,6 +212,8 @@ class GalleryFiles(GalleryState):
         tensors, header = gallery_format.decode(blob, path)
         try:
             gallery = cls._from_parts(tensors, header, config)
+        except gallery_format.BadPrototypeError as exc:  # (NaN in a hand-made file's looks: never matched, no word)
+            raise GalleryError(f"{path} cannot be used: {exc}{gallery_format.DAMAGED}") from None
         except (KeyError, TypeError, ValueError) as exc:
             bad = f"{path} is corrupt: a bad record in its header ({exc})"
             raise GalleryError(bad + gallery_format.DAMAGED) from None
