@@ -2020,7 +2020,7 @@ def test_a_source_after_the_class_ids_is_told_to_come_first(tmp_path, capfd):
         err = capfd.readouterr().err.strip().splitlines()[-1]
         assert err == (
             f"track: error: argument --classes: must be class ids, got {source!r}, a source: --classes takes every "
-            f"word after it as an id, so give the sources first (track {shlex.quote(source)} --classes 0 ...)"
+            f"word after it as an id, so give the sources first (track {shlex.quote(source)} --classes 0)"
         ), err
     for word in ("0.5", "person"):
         with pytest.raises(SystemExit) as stopped:
@@ -2032,9 +2032,9 @@ def test_a_source_after_the_class_ids_is_told_to_come_first(tmp_path, capfd):
 @pytest.mark.parametrize(
     ("argv", "example"),
     [
-        (["--classes", "0", "frames/*.jpg"], "track 'frames/*.jpg' --classes 0 ..."),
-        (["a b.mp4", "--classes", "2", "SEQ/img1/*.jpg"], "track 'a b.mp4' 'SEQ/img1/*.jpg' --classes 2 ..."),
-        (["batch", "--classes", "0", "cams/cam?.mp4", "--out", "o"], "track batch 'cams/cam?.mp4' --classes 0 ..."),
+        (["--classes", "0", "frames/*.jpg"], "track 'frames/*.jpg' --classes 0"),
+        (["a b.mp4", "--classes", "2", "SEQ/img1/*.jpg"], "track 'a b.mp4' 'SEQ/img1/*.jpg' --classes 2"),
+        (["batch", "--classes", "0", "cams/cam?.mp4", "--out", "o"], "track batch 'cams/cam?.mp4' --classes 0 --out o"),
     ],
 )
 def test_the_sources_first_example_quotes_a_glob_as_the_shell_needs_it(argv, example, capfd):
@@ -2057,7 +2057,7 @@ def test_track_batchs_source_after_the_class_ids_is_shown_the_batch_command(capf
     assert stop.value.code == 2
     err = capfd.readouterr().err.strip().splitlines()[-1]
     assert err.startswith("track batch: error: argument --classes: must be class ids, got 'cam.mp4', a source"), err
-    assert err.endswith("so give the sources first (track batch cam.mp4 --classes 0 ...)"), err
+    assert err.endswith("so give the sources first (track batch cam.mp4 --classes 0 --out o)"), err
 
 
 @pytest.mark.parametrize(
@@ -2357,14 +2357,17 @@ def test_the_summary_names_a_failed_file_not_utf8_as_the_error_line_does(fake_mo
 @pytest.mark.parametrize(
     ("argv", "example"),
     [
-        (["--classes", "0", "clipA.mp4", "clipB.mp4"], "track clipA.mp4 clipB.mp4 --classes 0 ..."),
-        (["clipA.mp4", "--classes", "0", "clipB.mp4"], "track clipA.mp4 clipB.mp4 --classes 0 ..."),
+        (["--classes", "0", "clipA.mp4", "clipB.mp4"], "track clipA.mp4 clipB.mp4 --classes 0"),
+        (["clipA.mp4", "--classes", "0", "clipB.mp4"], "track clipA.mp4 clipB.mp4 --classes 0"),
         (
             ["clipA.mp4", "--classes", "0", "2", "clipB.mp4", "-q", "clipC.mp4"],
-            "track clipA.mp4 clipB.mp4 clipC.mp4 --classes 0 2 ...",
+            "track clipA.mp4 clipB.mp4 clipC.mp4 --classes 0 2 -q",
         ),
-        (["--out", "o", "--classes", "2", "clipB.mp4", "--", "-c.mp4"], "track clipB.mp4 -c.mp4 --classes 2 ..."),
-        (["batch", "a.mp4", "--classes", "0", "b.mp4", "--out", "o"], "track batch a.mp4 b.mp4 --classes 0 ..."),
+        (
+            ["--out", "o", "--classes", "2", "clipB.mp4", "--", "-c.mp4"],
+            "track --out o --classes 2 -- clipB.mp4 -c.mp4",
+        ),
+        (["batch", "a.mp4", "--classes", "0", "b.mp4", "--out", "o"], "track batch a.mp4 b.mp4 --classes 0 --out o"),
     ],
 )
 def test_the_sources_first_example_keeps_every_source_in_order(argv, example, capfd):
@@ -2417,5 +2420,40 @@ def test_a_class_id_that_is_also_a_file_name_here_is_an_id(tmp_path, monkeypatch
     err = capfd.readouterr().err.strip().splitlines()[-1]
     assert err.endswith(
         "got 'clipB.mp4', a source: --classes takes every word after it as an id, so give the sources "
-        "first (track clipA.mp4 clipB.mp4 --classes 0 ...)"
+        "first (track clipA.mp4 clipB.mp4 --classes 0)"
     ), err
+
+
+@pytest.mark.parametrize(
+    ("argv", "sources", "ids"),
+    [
+        (["--classes", "0", "cam.mp4"], ["cam.mp4"], [0]),
+        (["--classes", "cam.mp4", "-q"], ["cam.mp4"], [0]),
+        (["--out", "o", "--classes", "2", "clipB.mp4", "--", "-c.mp4"], ["clipB.mp4", "-c.mp4"], [2]),
+        (
+            ["a b.mp4", "--max-frames", "5", "--classes", "0", "2", "frames/*.jpg", "-q"],
+            ["a b.mp4", "frames/*.jpg"],
+            [0, 2],
+        ),
+        (["batch", "--classes", "0", "cams/cam?.mp4", "--out", "o"], ["cams/cam?.mp4"], [0]),
+    ],
+)
+def test_the_sources_first_example_runs_as_printed(argv, sources, ids, capfd):
+    """The example ended `--classes 0 ...`: pasted, "..." was read as a class id (a usage error); and a source given
+    after `--` (`-c.mp4`) was shown bare before --classes, read as an option. Parsed back as a shell and `track`
+    read it, the example now gives the sources in order, the ids, and the other options as typed."""
+    from tracker.cli import _batch_parser, _parser
+
+    with pytest.raises(SystemExit) as stop:
+        main(argv)
+    assert stop.value.code == 2
+    err = capfd.readouterr().err.strip().splitlines()[-1]
+    example = shlex.split(err.rpartition("so give the sources first (")[2].removesuffix(")"))
+    batch = argv[0] == "batch"
+    assert example[: 2 if batch else 1] == (["track", "batch"] if batch else ["track"]), example
+    args = (_batch_parser() if batch else _parser()).parse_args(example[2 if batch else 1 :])
+    assert (args.sources if batch else args.source, args.classes) == (sources, ids), example
+    if "--out" in argv:  # (the options typed are kept)
+        assert str(args.out) == "o", example
+    if "--max-frames" in argv:
+        assert args.max_frames == 5, example

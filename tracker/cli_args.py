@@ -346,23 +346,24 @@ def class_id(text: str, command: str = "track") -> int:
     except ValueError:
         pass
     if _names_a_source(text):  # `track --classes 0 cam.mp4`: the words after --classes are all taken as its ids
-        raise argparse.ArgumentTypeError(_sources_first(command, text, [text], []))
+        raise argparse.ArgumentTypeError(_sources_first(command, text, [text], [_CLASSES_OPTION, _EXAMPLE_CLASS]))
     return _parse(text, int, f"a class id, a whole number ({CLASS_EXAMPLES}), not a name")
 
 
 def refuse_sources_among_class_ids(parser: argparse.ArgumentParser, argv: list[str]) -> None:
     """Stop with `class_id`'s usage error for a source among the words `--classes ID ...` takes as its ids, its
     example of the right order holding every source of `argv`, those before, among and after the ids, in the order
-    given, then the ids given: `class_id` sees one word, so `track --classes 0 a.mp4 b.mp4` was shown `track a.mp4
-    --classes 0 ...` and `track a.mp4 --classes 0 b.mp4` `track b.mp4 --classes 0 ...`, each dropping a source.
-    Options of `parser` and their values are passed over (an option it lacks is left to `refuse_misread_options`);
-    every word after `--` is a source.
+    given, then the other words as given (options, their values, the ids): `class_id` sees one word, so `track
+    --classes 0 a.mp4 b.mp4` was shown `track a.mp4 --classes 0 ...` and `track a.mp4 --classes 0 b.mp4` `track
+    b.mp4 --classes 0 ...`, each dropping a source. Options of `parser` and their values are passed over (an option
+    it lacks is left to `refuse_misread_options`); every word after `--` is a source.
 
     Raises:
         SystemExit: status 2, through `parser.error`, where a word after `--classes` names a source.
     """
     actions = parser._option_string_actions  # every option's spellings and action (argparse keeps no public list)
     sources: list[str] = []
+    rest: list[str] = []  # the other words, in order (not the `--`)
     ids: list[str] = []
     misplaced = ""
     run: str | None = None  # the option whose values the words now are (`--classes`, another of nargs "+")
@@ -372,6 +373,7 @@ def refuse_sources_among_class_ids(parser: argparse.ArgumentParser, argv: list[s
             sources.extend(words)
             break
         if word.startswith("-") and word != "-" and not _reads_as(word, float):
+            rest.append(word)
             name, joined, _ = word.partition("=")
             action = actions.get(name)
             run = None
@@ -380,17 +382,24 @@ def refuse_sources_among_class_ids(parser: argparse.ArgumentParser, argv: list[s
             if action.nargs in (argparse.ONE_OR_MORE, argparse.ZERO_OR_MORE):
                 run = name
             else:
-                next(words, None)  # (its value: one word)
+                value = next(words, None)  # (its value: one word)
+                rest.extend(() if value is None else (value,))
             continue
         if run == _CLASSES_OPTION and _reads_as(word, int):  # (first, as `class_id`: `0` also where a file is so named)
             ids.append(word)
+            rest.append(word)
         elif run == _CLASSES_OPTION and not _names_a_source(word):
-            continue  # (a name, `person`: left to `class_id`)
+            rest.append(word)  # (a name, `person`: left to `class_id`)
         elif run is None or run == _CLASSES_OPTION:
             misplaced = misplaced or (word if run else "")
             sources.append(word)
+        else:
+            rest.append(word)
     if misplaced:
-        parser.error(f"argument {_CLASSES_OPTION}: {_sources_first(parser.prog, misplaced, sources, ids)}")
+        if not ids:  # (`track --classes cam.mp4`: the example's id, after the first --classes)
+            at = rest.index(_CLASSES_OPTION) + 1
+            rest[at:at] = [_EXAMPLE_CLASS]
+        parser.error(f"argument {_CLASSES_OPTION}: {_sources_first(parser.prog, misplaced, sources, rest)}")
 
 
 _CLASSES_OPTION = "--classes"
@@ -407,13 +416,20 @@ def _reads_as(word: str, kind: type[int] | type[float]) -> bool:
     return True
 
 
-def _sources_first(command: str, word: str, sources: list[str], ids: list[str]) -> str:
-    """The usage error for a source `word` given after `--classes`: its example `command`, the `sources` in order,
-    then `--classes` and the `ids` given (`_EXAMPLE_CLASS` where none was). The sources are quoted as a shell needs
-    them (`shlex.join`): a quoted glob shown bare, `track frames/*.jpg --classes 0`, was expanded when copied."""
+def _sources_first(command: str, word: str, sources: list[str], rest: list[str]) -> str:
+    """The usage error for a source `word` given after `--classes`, with its example, a command that runs as printed:
+    `command`, the `sources` in order, then the `rest` of the words given (options, their values, the ids). Words
+    are quoted as a shell needs them (`shlex.join`): a quoted glob shown bare, `track frames/*.jpg --classes 0`, was
+    expanded when copied. Where a source starts with '-' (given after `--`) the sources come last, after `--`:
+    shown first and bare (`track -c.mp4 --classes 2`), it was read as an option. (It ended `--classes 0 ...`, the
+    "..." read as a class id.)"""
+    if any(source.startswith("-") and source != "-" for source in sources):
+        words = [*rest, END_OF_OPTIONS, *sources]
+    else:
+        words = [*sources, *rest]
     return (
         f"must be class ids, got {word!r}, a source: --classes takes every word after it as an id, so give the "
-        f"sources first ({command} {shlex.join(sources)} {_CLASSES_OPTION} {' '.join(ids) or _EXAMPLE_CLASS} ...)"
+        f"sources first ({command} {shlex.join(words)})"
     )
 
 
