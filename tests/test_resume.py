@@ -1544,6 +1544,35 @@ def test_a_new_run_into_a_folder_leaves_nothing_of_the_earlier_run_beside_its_ou
     assert outputs(out, "walk") == reference
 
 
+def test_a_resume_without_out_of_an_older_batchs_cut_video_folder_says_it_was_cut(
+    clip, tmp_path, monkeypatch, fake_models, capsys
+):
+    """The batch.json branch of `_check_resumable` (a folder whose summary.json does not record the cut, written
+    before it did, whose batch.json does) looked unreachable at stop 78: a batch's video folder given as --out is
+    refused first (stop 77). It is reached by `track VIDEO --resume` without --out, which resumes the newest
+    `runs/track/<name>` and checks no --out: there, a `track batch --out runs/track --max-frames 20` run of an older
+    version left `walk/`. Without the branch that resume said "finished (20 frames): nothing to resume", exit 0, as
+    if the whole video were tracked; it says the run was cut and how to go on."""
+    from test_batch import fake_tracker
+
+    from tracker.batch import track_many
+    from tracker.config import TrackerConfig
+    from tracker.run_outputs import DEFAULT_RUNS_DIR
+
+    monkeypatch.chdir(tmp_path)
+    track_many([clip], TrackerConfig(), DEFAULT_RUNS_DIR, workers=1, save_video=False, max_frames=20,
+               progress=False, make_tracker=fake_tracker)  # fmt: skip
+    folder = DEFAULT_RUNS_DIR / "walk"
+    said = json.loads((folder / "summary.json").read_text())
+    assert said.pop("cut_short") is True and json.loads((folder / "batch.json").read_text())["cut_short"] is True
+    (folder / "summary.json").write_text(json.dumps(said))  # as an older version wrote it
+    capsys.readouterr()
+    assert main([str(clip), "--resume", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert f"the run in {folder} stopped after 20 frames (--max-frames), before the end of its source" in err, err
+    assert len(err.strip().splitlines()) == 1, err
+
+
 def test_a_resume_of_a_run_max_frames_cut_that_kept_no_checkpoint_says_it_was_cut(clip, tmp_path, fake_models, capsys):
     """`--resume` of a run `--max-frames` stopped before its source's end that kept no checkpoint (a `track batch
     --max-frames` video's folder, a `track` run with --checkpoint-seconds 0 or without --gallery) said "finished (20

@@ -193,6 +193,8 @@ def _check_resumable(out: Path, stem: str, source: str | None) -> None:
             "again without --resume"
         )
     if isinstance(summary, dict) and not summary.get("interrupted") and not summary.get("error"):
+        # batch.json: a batch's video folder an older version wrote (its summary.json without the cut), reached by
+        # `track VIDEO --resume` without --out (`runs/track/<name>`; an --out of it is refused before, stop 77)
         if summary.get("cut_short") is True or (read_note(out) or {}).get("cut_short") is True:
             raise ResumeError(
                 f"the run in {where} stopped after {summary.get('frames')} frames (--max-frames), before the end of "
