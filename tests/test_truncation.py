@@ -168,31 +168,6 @@ def test_pin_cut_edges_keeps_a_cut_box_on_its_border_when_the_camera_brings_it_i
     assert after[0, 2] == 16.0  # the input is not changed
 
 
-def test_pin_cut_edges_on_the_top_and_bottom_borders_only_when_asked():
-    """`motion.pin_top_bottom`: a box cut by the top or bottom border that the camera moves into the view keeps
-    that edge on the border, as side-cut boxes do; off (main's behaviour), heights and vertical positions are the
-    moved ones."""
-    before = np.array(
-        [
-            [200.0, 5.0, 30.0, 10.0],  # cut by the top border (y 0-10)
-            [300.0, 422.0, 30.0, 20.0],  # cut by the bottom border (y 412-432)
-            [400.0, 422.0, 30.0, 20.0],  # cut by the bottom border, moved out of the view
-            [100.0, 216.0, 30.0, 432.0],  # touches both borders
-            [568.0, 5.0, 16.0, 10.0],  # a corner: cut by the right and the top border
-        ]
-    )
-    shift = np.array([[0.0, 6.0], [0.0, -6.0], [0.0, 6.0], [0.0, 6.0], [-6.0, 6.0]])
-    after = before + np.concatenate([shift, np.zeros((len(shift), 2))], axis=1)  # the camera's shifts
-    out = pin_cut_edges(before, after, (HEIGHT, WIDTH), top_bottom=True)
-    np.testing.assert_allclose(out[0], [200.0, 8.0, 30.0, 16.0])  # y 0-16: the inner edge moved, border kept
-    np.testing.assert_allclose(out[1], [300.0, 419.0, 30.0, 26.0])  # y 406-432
-    np.testing.assert_allclose(out[2:4], after[2:4])  # y 418-438 still on the border; both borders: as moved
-    np.testing.assert_allclose(out[4], [565.0, 8.0, 22.0, 16.0])  # x 554-576, y 0-16: both edges kept
-    off = pin_cut_edges(before, after, (HEIGHT, WIDTH))
-    np.testing.assert_allclose(off[:, 1::2], after[:, 1::2])  # off: vertical positions and heights as moved
-    np.testing.assert_allclose(off[4], [565.0, 11.0, 22.0, 10.0])  # the side border is still pinned
-
-
 def _enter_under_a_fast_pan() -> list[list[int]]:
     """A person 80 px wide stands beyond the right border while the camera pans towards them at 25 px/frame: the
     detector sees the visible part, 10, 35, 60 px wide against the border, then the whole person. Returns the IDs
@@ -217,7 +192,7 @@ def test_person_entering_across_a_border_under_a_pan_is_confirmed_as_on_a_static
     static camera. Moving the whole box took its edge 25 px off the border: IoU 10/35 with the next box, the
     tentative track was dropped and the person shown a frame later."""
     assert _enter_under_a_fast_pan() == [[], [], [1], [1], [1], [1], [1], [1]]
-    monkeypatch.setattr("tracker.core.pin_cut_edges", lambda before, after, frame_size, top_bottom=False: after)
+    monkeypatch.setattr("tracker.core.pin_cut_edges", lambda before, after, frame_size: after)
     assert _enter_under_a_fast_pan() == [[], [], [], [1], [1], [1], [1], [1]]
 
 

@@ -299,11 +299,6 @@ class MotionConfig(Section):
         "reporting: until the births' shape range applies, min_visible_fraction is judged against the narrowest "
         "uncut box reported in the frame",
     )
-    pin_top_bottom: bool = key(
-        False,
-        "camera compensation: a box cut by the top or bottom frame border that the camera brings into the view "
-        "keeps its edge on that border too (as the left and right ones always do)",
-    )
     camera_compensation: str = key(
         "none",
         "camera-motion compensation: none | auto | sparse_flow | orb | ecc (needs frames or a given camera_motion)",

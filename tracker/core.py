@@ -489,7 +489,7 @@ class TrackerCore:
         """Move every track's state, covariance, last observed box and re-update anchor into this frame's
         pixels (camera-motion compensation), all tracks in one batched operation each. A box cut by a side border
         of the (height, width) frame that the camera brings into the view keeps its edge on that border
-        (`truncation.pin_cut_edges`; also the top and bottom borders with `motion.pin_top_bottom`)."""
+        (`truncation.pin_cut_edges`)."""
         mean, cov = warp_states(self._mean, self._cov, transform)
         obs_mean, obs_cov = warp_states(self._obs_mean, self._obs_cov, transform)
         observed = warp_boxes_xywh(self.table.observed_xywh, transform)
@@ -499,7 +499,6 @@ class TrackerCore:
                 np.concatenate([self._mean[:, :4], self._obs_mean[:, :4], self.table.observed_xywh]),
                 np.concatenate([mean[:, :4], obs_mean[:, :4], observed]),
                 frame_size,
-                self.config.motion.pin_top_bottom,
             )
             mean[:, :4], obs_mean[:, :4], observed = boxes[:t], boxes[t : 2 * t], boxes[2 * t :]
         self._mean, self._cov, self._obs_mean, self._obs_cov = mean, cov, obs_mean, obs_cov

@@ -112,56 +112,41 @@ def complete_truncated(
     return out, cut
 
 
-def pin_cut_edges(
-    before_xywh: np.ndarray,
-    after_xywh: np.ndarray,
-    frame_size: tuple[int, int] | None,
-    top_bottom: bool = False,
-) -> np.ndarray:
+def pin_cut_edges(before_xywh: np.ndarray, after_xywh: np.ndarray, frame_size: tuple[int, int] | None) -> np.ndarray:
     """Boxes moved by the camera (`after_xywh`) whose left or right edge was on that frame border before the move
     (`before_xywh`, within `TOUCH_PX` of it on either side: the visible part of a person the border cuts) and that
     the move took into the view get that edge back on the border; their inner edge is the moved one. Boxes moved
     out of the view (they still reach the border), boxes at both borders and boxes reaching further beyond a border
-    (completed ones) are left as moved. With `top_bottom`, the top and bottom borders likewise (heights and
-    vertical positions).
+    (completed ones) are left as moved.
 
     Args:
         before_xywh: (M, 4) centre-size boxes in the previous frame's pixels.
         after_xywh: (M, 4) the same boxes moved into this frame's pixels (`camera_motion.warp_boxes_xywh`).
         frame_size: (height, width) of the frame, or None (unknown: nothing is pinned).
-        top_bottom: also pin edges on the top and bottom borders (`motion.pin_top_bottom`); False: heights and
-            vertical positions are never changed.
     Returns:
-        (M, 4) boxes: a new array where a box is pinned, else `after_xywh` itself (neither input is changed).
+        (M, 4) boxes: a new array where a box is pinned, else `after_xywh` itself (neither input is changed);
+        heights and vertical positions are never changed.
     """
     if frame_size is None or len(after_xywh) == 0:
         return after_xywh
+    width = float(frame_size[1])
     before = np.asarray(before_xywh, dtype=np.float64).reshape(-1, 4)
-    out = after_xywh
-    for axis in (0, 1) if top_bottom else (0,):  # 0: left/right (x, width), 1: top/bottom (y, height)
-        out = _pin_axis(before, out, float(frame_size[1 - axis]), axis)
-    return out
-
-
-def _pin_axis(before: np.ndarray, after_xywh: np.ndarray, extent: float, axis: int) -> np.ndarray:
-    """`pin_cut_edges` along one axis (0: x against the side borders, 1: y against the top and bottom ones) of a
-    frame `extent` pixels long on it: a new array where a box is pinned, else `after_xywh` itself."""
-    half = before[:, axis + 2] / 2
-    old_low, old_high = before[:, axis] - half, before[:, axis] + half
-    at_low, at_high = np.abs(old_low) <= TOUCH_PX, np.abs(old_high - extent) <= TOUCH_PX
-    rows = np.flatnonzero(at_low ^ at_high)  # most frames: none, and nothing more to compute
+    half = before[:, 2] / 2
+    old_left, old_right = before[:, 0] - half, before[:, 0] + half
+    at_left, at_right = np.abs(old_left) <= TOUCH_PX, np.abs(old_right - width) <= TOUCH_PX
+    rows = np.flatnonzero(at_left ^ at_right)  # most frames: none, and nothing more to compute
     if len(rows) == 0:
         return after_xywh
     out = np.array(after_xywh, dtype=np.float64, copy=True).reshape(-1, 4)
     moved = out[rows]
-    low, high = moved[:, axis] - moved[:, axis + 2] / 2, moved[:, axis] + moved[:, axis + 2] / 2
-    pin_low = at_low[rows] & (low > old_low[rows])  # moved into the view: a gap would open at the border
-    pin_high = at_high[rows] & (high < old_high[rows])
-    low = np.where(pin_low, old_low[rows], low)  # the border edge stays where it was
-    high = np.where(pin_high, old_high[rows], high)
-    pinned = (pin_low | pin_high) & (high > low)
-    out[rows[pinned], axis] = (low[pinned] + high[pinned]) / 2
-    out[rows[pinned], axis + 2] = high[pinned] - low[pinned]
+    left, right = moved[:, 0] - moved[:, 2] / 2, moved[:, 0] + moved[:, 2] / 2
+    pin_left = at_left[rows] & (left > old_left[rows])  # moved into the view: a gap would open at the border
+    pin_right = at_right[rows] & (right < old_right[rows])
+    left = np.where(pin_left, old_left[rows], left)  # the border edge stays where it was
+    right = np.where(pin_right, old_right[rows], right)
+    pinned = (pin_left | pin_right) & (right > left)
+    out[rows[pinned], 0] = (left[pinned] + right[pinned]) / 2
+    out[rows[pinned], 2] = right[pinned] - left[pinned]
     return out
 
 
