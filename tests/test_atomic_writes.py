@@ -5,7 +5,9 @@ finished one leaves the new file and no temp file; after a power cut the name ho
 
 from __future__ import annotations
 
+import errno
 import os
+import stat
 from collections.abc import Callable
 from pathlib import Path
 
@@ -90,3 +92,40 @@ def test_a_write_is_synced_before_its_rename_and_its_folder_after(tmp_path, monk
     monkeypatch.setattr(os, "replace", lambda a, b: events.append(("replace", Path(b).name)) or real_replace(a, b))
     write(path)
     assert events == [("fsync", path.stat().st_ino), ("replace", name), ("fsync", tmp_path.stat().st_ino)]
+
+
+@pytest.mark.parametrize("code", [errno.EINVAL, errno.EOPNOTSUPP], ids=["EINVAL", "EOPNOTSUPP"])
+def test_a_folder_whose_file_system_cannot_fsync_it_still_gets_the_file_and_no_error(
+    tmp_path, monkeypatch, writer, code
+):
+    # Some file systems (SMB/CIFS, some FUSE mounts, VirtualBox shared folders) refuse fsync on a folder. The file is
+    # already renamed into place by then: the write is done, and an error would say it failed (and stop the run).
+    name, write = writer
+    path = tmp_path / name
+    path.write_bytes(OLD)
+    real_fsync = os.fsync
+
+    def no_folder_fsync(fd: int) -> None:
+        if stat.S_ISDIR(os.fstat(fd).st_mode):
+            raise OSError(code, os.strerror(code))
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", no_folder_fsync)
+    write(path)
+    assert path.read_bytes() != OLD and path.stat().st_size > 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == [name]
+
+
+def test_a_folder_fsync_that_fails_otherwise_is_still_an_error(tmp_path, monkeypatch):
+    # an I/O error on the folder's sync is a real failure: the rename may not survive, so it is not hidden
+    real_fsync = os.fsync
+
+    def folder_io_error(fd: int) -> None:
+        if stat.S_ISDIR(os.fstat(fd).st_mode):
+            raise OSError(errno.EIO, os.strerror(errno.EIO))
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", folder_io_error)
+    with pytest.raises(OSError) as caught:
+        write_text_atomic(tmp_path / "walk.txt", "2,1,0,0,1,1,1,-1,-1,-1\n")
+    assert caught.value.errno == errno.EIO

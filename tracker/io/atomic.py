@@ -11,6 +11,8 @@ input cache (`tracker.eval.inputs`), and the resume checkpoint (`tracker.resume.
 from __future__ import annotations
 
 import contextlib
+import errno
+import logging
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -21,6 +23,13 @@ from tracker.io.names import side_file
 __all__ = ["TEMP_SUFFIX", "atomic_write", "open_binary", "sync_folder", "temp_beside"]
 
 TEMP_SUFFIX = ".partial"  # the temp file's suffix beside its target, renamed over the target once whole
+
+# fsync errors that say the file system cannot sync a folder at all (SMB/CIFS, some FUSE mounts, VirtualBox shared
+# folders), not that a sync failed: the rename is already done and as durable as that file system makes it (SQLite
+# ignores them too); any other error (EIO) is raised
+_FOLDER_SYNC_UNSUPPORTED = frozenset({errno.EINVAL, errno.ENOTSUP, errno.EOPNOTSUPP})
+
+log = logging.getLogger(__name__)
 
 _File = TypeVar("_File", bound=IO[Any])
 
@@ -75,13 +84,21 @@ def atomic_write(
 
 
 def sync_folder(folder: str | Path) -> None:
-    """fsync a folder, so that the renames and new names in it survive a power cut.
+    """fsync a folder, so that the renames and new names in it survive a power cut. A file system that cannot sync a
+    folder (fsync's EINVAL or ENOTSUP: SMB/CIFS, some FUSE mounts) is let be, logged at DEBUG: the rename before it
+    is done, and an error would say a finished write failed.
 
     Raises:
-        OSError: the folder cannot be opened (FileNotFoundError: it does not exist).
+        OSError: the folder cannot be opened (FileNotFoundError: it does not exist), or its sync failed (EIO).
     """
     descriptor = os.open(folder, os.O_RDONLY)
     try:
         os.fsync(descriptor)
+    except OSError as exc:
+        if exc.errno not in _FOLDER_SYNC_UNSUPPORTED:
+            raise
+        log.debug(
+            "%s: this file system cannot fsync a folder (%s); its renames are as durable as it makes them", folder, exc
+        )
     finally:
         os.close(descriptor)
