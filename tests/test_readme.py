@@ -668,3 +668,16 @@ def test_make_with_another_python_than_the_venv_was_made_with_says_to_remove_it(
     said = f"was made with Python {version[0]}.{version[1]}, not {mine}'s Python {mine_text}"
     assert said in made.stderr and f"rm -rf {tmp_path / 'venv'}, then run make again with PYTHON={mine}" in made.stderr
     assert not (tmp_path / "venv" / "bin" / f"python{mine_text}").exists()
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
+@pytest.mark.parametrize("python", ["", " "], ids=["empty", "blank"])
+def test_make_with_an_empty_python_says_so_and_makes_no_venv(tmp_path, python):
+    """`make demo PYTHON=` (or a PYTHON exported empty, which the Makefile's `?=` keeps) left the recipe's lines
+    starting with `-c` / `-m`, make's ignore-errors prefix: the version check and `-m venv` failed unseen, and make
+    stopped at pip with "<venv>/bin/python: No such file or directory". Now it names the empty PYTHON first."""
+    made = _make(tmp_path, "demo", python)
+    assert made.returncode != 0
+    assert not (tmp_path / "venv").exists(), made.stdout + made.stderr
+    assert "make: PYTHON is empty: give the Python to make" in made.stderr, made.stderr
+    assert "(ignored)" not in made.stderr
