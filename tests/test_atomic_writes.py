@@ -17,6 +17,7 @@ import pytest
 from tracker.eval.inputs import FrameInputs
 from tracker.eval.inputs import _write as write_input_cache
 from tracker.eval.report import write_chart
+from tracker.io.atomic import sync_folder
 from tracker.io.mot import write_text_atomic
 from tracker.resume import Checkpointer, Progress
 
@@ -129,3 +130,27 @@ def test_a_folder_fsync_that_fails_otherwise_is_still_an_error(tmp_path, monkeyp
     with pytest.raises(OSError) as caught:
         write_text_atomic(tmp_path / "walk.txt", "2,1,0,0,1,1,1,-1,-1,-1\n")
     assert caught.value.errno == errno.EIO
+
+
+def test_a_folder_one_may_write_in_but_not_read_still_gets_the_file_and_no_error(tmp_path, monkeypatch, writer):
+    # a drop folder (mode 0300 / 0730: write and enter, not list) takes the temp file and the rename, but cannot be
+    # opened to fsync it: the write is done, an error would say it failed (root, as here, is never refused: mocked)
+    name, write = writer
+    path = tmp_path / name
+    path.write_bytes(OLD)
+    real_open = os.open
+
+    def no_folder_open(file, flags, *args, **kwargs):
+        if os.path.isdir(file):
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(file))
+        return real_open(file, flags, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", no_folder_open)
+    write(path)
+    assert path.read_bytes() != OLD and path.stat().st_size > 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == [name]
+
+
+def test_syncing_a_folder_that_does_not_exist_is_still_an_error(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        sync_folder(tmp_path / "gone")

@@ -28,6 +28,9 @@ TEMP_SUFFIX = ".partial"  # the temp file's suffix beside its target, renamed ov
 # folders), not that a sync failed: the rename is already done and as durable as that file system makes it (SQLite
 # ignores them too); any other error (EIO) is raised
 _FOLDER_SYNC_UNSUPPORTED = frozenset({errno.EINVAL, errno.ENOTSUP, errno.EOPNOTSUPP})
+# open errors of a folder one may write in but not list (mode 0300/0730: a drop folder): the rename in it is done,
+# it cannot be opened to sync; any other open error (ENOENT: no such folder) is raised
+_FOLDER_UNREADABLE = frozenset({errno.EACCES, errno.EPERM})
 
 log = logging.getLogger(__name__)
 
@@ -86,12 +89,18 @@ def atomic_write(
 def sync_folder(folder: str | Path) -> None:
     """fsync a folder, so that the renames and new names in it survive a power cut. A file system that cannot sync a
     folder (fsync's EINVAL or ENOTSUP: SMB/CIFS, some FUSE mounts) is let be, logged at DEBUG: the rename before it
-    is done, and an error would say a finished write failed.
+    is done, and an error would say a finished write failed; so is a folder one may write in but not read (EACCES).
 
     Raises:
         OSError: the folder cannot be opened (FileNotFoundError: it does not exist), or its sync failed (EIO).
     """
-    descriptor = os.open(folder, os.O_RDONLY)
+    try:
+        descriptor = os.open(folder, os.O_RDONLY)
+    except OSError as exc:
+        if exc.errno not in _FOLDER_UNREADABLE:
+            raise
+        log.debug("%s: the folder cannot be opened to fsync it (%s); its renames are not synced", folder, exc)
+        return
     try:
         os.fsync(descriptor)
     except OSError as exc:
