@@ -986,6 +986,17 @@ def test_help_names_every_subcommand(capsys):
     assert all(f"track {name}" in text for name in ("eval", "compare", "batch", "gallery"))
 
 
+@pytest.mark.parametrize("command", [["--help"], ["batch", "--help"]])
+def test_both_helps_say_an_odd_sized_sources_video_is_one_pixel_smaller(command, capsys):
+    """`track batch --help` said only "write the annotated mp4s" while `track --help` said an odd side is drawn one
+    pixel smaller and the txt keeps the source's pixels: a batch user read a 641x481 camera's 640x480 mp4 as a bug."""
+    with pytest.raises(SystemExit) as stopped:
+        main(command)
+    assert stopped.value.code == 0, stopped.value.code
+    text = " ".join(capsys.readouterr().out.split())
+    assert "(641x481: 640x480)" in text and "keep the source's pixels" in text
+
+
 def test_version_is_printed_for_bug_reports(capsys):
     """`track --version` said "the following arguments are required: source"."""
     import tracker

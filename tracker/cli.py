@@ -58,6 +58,9 @@ RELINK_HELP = (  # `--relink` of `track` and `track batch`
     "with --gallery: link sources whose sightings the gallery holds already again (refused otherwise: they would "
     "be counted twice), e.g. after changing the tracker's settings; their sightings are counted again"
 )
+ODD_SIDE_NOTE = (  # `--save-video` of `track` and `track batch`: the codec's even sides (tracker/io/video.py)
+    "an odd side is one pixel smaller (641x481: 640x480), the txt and JSONL keep the source's pixels"
+)
 
 __all__ = ["main"]
 
@@ -219,8 +222,7 @@ def _parser() -> argparse.ArgumentParser:
         "--save-video",
         action=GivenOnceSwitch,
         default=True,
-        help="write the annotated mp4 (default: on); an odd side is one pixel smaller (641x481: 640x480), the txt "
-        "and JSONL keep the source's pixels",
+        help=f"write the annotated mp4 (default: on); {ODD_SIDE_NOTE}",
     )
     p.add_argument("--show", action="store_true", help="show the annotated frames in a window (q stops)")
     _device_option(p)
@@ -310,7 +312,12 @@ def _batch_parser() -> argparse.ArgumentParser:
     _gallery_options(p, "one set of identities: linked into FILE at the end")
     _config_option(p)
     _set_option(p)
-    p.add_argument("--save-video", action=GivenOnceSwitch, default=True, help="write the annotated mp4s (default: on)")
+    p.add_argument(
+        "--save-video",
+        action=GivenOnceSwitch,
+        default=True,
+        help=f"write the annotated mp4s (default: on); {ODD_SIDE_NOTE}",
+    )
     _device_option(p)
     _model_option(p)
     _classes_option(p)
