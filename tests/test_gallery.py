@@ -1393,3 +1393,80 @@ def test_a_hand_made_gallery_with_prototypes_off_unit_norm_loads_them_normalised
     others = [i.global_id for i in gallery.identities[1:]]
     found = loaded.match(looks[1:, 9], min_similarity=0.5, margin=0.0)
     assert found.tolist() == others, "the scaled identity took newcomers of others"
+
+
+def _spoiled(tmp_path: Path, count: int = 5, bad: tuple[int, ...] = (1, 3)) -> tuple[Path, list[int]]:
+    """A saved gallery of `count` identities whose identities at the positions `bad` have their row 0 all NaN (a
+    hand-made file's); returns its path and the global IDs of the spoiled identities."""
+    gallery, _ = filled(count)
+    path = tmp_path / "site.gallery"
+    gallery.save(path)
+    starts = np.cumsum([0, *(len(i.prototypes) for i in gallery.identities)])
+
+    def spoil(prototypes: np.ndarray) -> None:
+        for position in bad:
+            prototypes[starts[position]] = np.nan
+
+    _with_prototypes(path, spoil)
+    return path, [gallery.identities[p].global_id for p in bad]
+
+
+def _rows_by_identity(path: Path) -> dict[int, tuple[bytes, dict]]:
+    """Each identity of the gallery file `path` -> its prototype rows' bytes and its header record, as stored."""
+    from tracker import gallery_format
+
+    tensors, header = gallery_format.decode(path.read_bytes(), path)
+    records = {r["global_id"]: r for r in header["identities"]}
+    owners = tensors["owners"]
+    return {gid: (tensors["prototypes"][owners == gid].tobytes(), records[gid]) for gid in records}
+
+
+def test_gallery_rm_of_the_identities_whose_prototype_rows_are_bad_repairs_the_file(tmp_path, capsys):
+    """A file with a NaN prototype row was refused by every command, `track gallery rm` too (it loads the file
+    first): the user could only restore a copy. rm of IDs that include every bad identity removes them with the
+    others given, and keeps every other identity bit for bit; the file then loads."""
+    from tracker.cli import main
+
+    path, bad = _spoiled(tmp_path)
+    before = _rows_by_identity(path)
+    other = next(gid for gid in before if gid not in bad)
+    assert main(["gallery", "rm", str(path), *map(str, bad), str(other)]) == 0
+    assert "removed 3 identities; 2 left" in capsys.readouterr().out
+    after = _rows_by_identity(path)
+    assert sorted(after) == sorted(set(before) - {*bad, other})
+    assert all(after[gid] == before[gid] for gid in after), "the kept identities are as they were, bit for bit"
+    assert len(Gallery.load(path)) == 2
+
+
+def test_gallery_rm_that_leaves_a_bad_identity_is_refused_naming_the_rm_that_removes_them(tmp_path, capsys):
+    """Where the IDs given miss an identity with a bad row, rm refuses as a load does (the file as it was), and
+    its error gives the rm command that removes the bad identities."""
+    from tracker.cli import main
+
+    path, bad = _spoiled(tmp_path)
+    hand_made = path.read_bytes()
+    assert main(["gallery", "rm", str(path), str(bad[0])]) == 2
+    err = capsys.readouterr().err
+    assert f"{path} cannot be used: identity {bad[0]}'s prototype row 0 holds NaN or inf" in err, err
+    assert f"`track gallery rm {path} {bad[0]} {bad[1]}` removes them" in err, err
+    assert len(err.strip().splitlines()) == 1, err
+    assert path.read_bytes() == hand_made, "nothing removed"
+
+
+def test_gallery_ls_lists_a_file_with_bad_prototype_rows_marking_them_while_others_refuse(tmp_path, capsys):
+    """`track gallery ls` of such a file said only the load's error: the user could not see which identities to
+    remove. It lists the others, marks the bad ones and exits 2 naming the rm that removes them; loading it (what
+    tracking does) and `track gallery export` still refuse it."""
+    from tracker.cli import main
+
+    path, bad = _spoiled(tmp_path)
+    assert main(["gallery", "ls", str(path)]) == 2
+    said = capsys.readouterr()
+    rows = [line.split()[0] for line in said.out.splitlines()[2:] if line.split()[0].isdecimal()]
+    assert len(rows) == 3 and not set(rows) & set(map(str, bad)), said.out
+    assert f"identities {bad[0]} and {bad[1]}: a prototype row holds NaN or inf" in said.out, said.out
+    assert f"`track gallery rm {path} {bad[0]} {bad[1]}` removes them" in said.err, said.err
+    with pytest.raises(GalleryError, match="cannot be used"):
+        Gallery.load(path)
+    assert main(["gallery", "export", str(path), "-o", str(tmp_path / "ids.csv")]) == 2
+    assert "cannot be used" in capsys.readouterr().err

@@ -209,23 +209,31 @@ def gallery_main(argv: list[str]) -> int:
             if args.action == "ls":
                 if len(args.files) > 1:  # each file its own block: one unreadable file does not hide the others
                     return _list_several(args.files, args.sources)
-                read = Gallery.load(args.files[0], prune=False)
+                read, bad = _load_without_bad(args.files[0])
                 _note_if_in_use(args.files[0], read, "what it saves later is not listed")  # (a `track` run holds it)
-                for line in _gallery_listing(read, args.sources):
+                for line in _gallery_listing(read, args.sources, bad):
                     say(line)
+                if bad is not None:  # (listed, but it cannot be used: tracking refuses it)
+                    tell(f"track gallery: error: {_bad_rows_text(args.files[0], bad)}")
+                    return EXIT_USER_ERROR
             elif args.action == "merge":
                 for line in _merge(args):
                     say(line)
             elif args.action == "export":
                 say(_export(args))
             elif args.action == "rm":
-                gallery = Gallery.load(args.file, prune=False)
-                missing = [i for i in dict.fromkeys(args.ids) if i not in gallery]
+                gallery, bad = _load_without_bad(args.file)
+                left_out = () if bad is None else bad.identities  # (not read: removed by this rm, or refused)
+                if not set(left_out) <= set(args.ids):
+                    raise GalleryError(_bad_rows_text(args.file, bad))
+                missing = [i for i in dict.fromkeys(args.ids) if i not in gallery and i not in left_out]
                 if missing:
-                    raise GalleryError(_rm_missing(args.file, missing, [i for i in args.ids if i in gallery]))
+                    held = [i for i in args.ids if i in gallery or i in left_out]
+                    raise GalleryError(_rm_missing(args.file, missing, held))
                 removed = gallery.remove(args.ids)  # (an ID given twice is removed once)
                 gallery.save(args.file, prune=False, lock=False)  # held above
-                say(f"removed {count(len(removed), 'identity', 'identities')}; {len(gallery)} left")
+                forgotten = len(removed) + len(left_out)
+                say(f"removed {count(forgotten, 'identity', 'identities')}; {len(gallery)} left")
             else:
                 cfg = load_config(args.config, overrides=list(args.set))
                 gallery = Gallery.load(args.file, cfg.gallery, prune=False)
@@ -273,12 +281,12 @@ def _list_several(files: list[Path], sources: bool = False) -> int:
     """`track gallery ls A B ...`: one block per file, headed by its name; a file that cannot be read (missing,
     corrupt, another format) is one error line on stderr naming it, and the others are still listed. Returns the
     exit status: 2 where any file could not be read (as for one file), else 0."""
-    from tracker.gallery import Gallery, GalleryError
+    from tracker.gallery import GalleryError
 
     failed, listed_any = 0, False
     for file in files:
         try:
-            read = Gallery.load(file, prune=False)
+            read, bad = _load_without_bad(file)
         except (GalleryError, OSError, ValueError) as exc:
             tell(f"track gallery: error: {_error_text(exc, file)}")
             failed += 1
@@ -286,11 +294,14 @@ def _list_several(files: list[Path], sources: bool = False) -> int:
         _note_if_in_use(file, read, "what it saves later is not listed")  # (a file a `track` run holds: said)
         try:
             say(f"\n{file}:" if listed_any else f"{file}:")
-            for line in _gallery_listing(read, sources):
+            for line in _gallery_listing(read, sources, bad):
                 say(line)
         except BrokenPipeError:  # the reader left (`| head`): the files after it are still read, their errors said
             silence_stdout()  # (the status was 0 and a bad file after it unnamed)
         listed_any = True
+        if bad is not None:  # (listed, but it cannot be used: tracking refuses it)
+            tell(f"track gallery: error: {_bad_rows_text(file, bad)}")
+            failed += 1
     return EXIT_USER_ERROR if failed else EXIT_OK
 
 
@@ -508,19 +519,23 @@ def _edit_interrupted(path: Path, gallery: Any) -> str:
     return f" once {path} was written: the identities are removed ({listing} lists what is left)"
 
 
+BAD_MARK = "!"  # `track gallery ls`: starts the line naming identities whose prototype rows are no look
 _UNNAMED_SOURCE = "-"  # `track gallery ls`: a sighting recorded by a `Tracker` made without a `source_name`
 
 
-def _gallery_listing(gallery: Any, sources: bool = False) -> list[str]:
+def _gallery_listing(gallery: Any, sources: bool = False, bad: Exception | None = None) -> list[str]:
     """`track gallery ls`'s lines: a headline, then one row per identity: its class by name where the gallery knows
     the detector's names (else its number), times in UTC (`utc_text`: local times without a zone were ambiguous);
-    with `sources`, then the sources whose sightings it holds (`_sources_lines`)."""
+    with `sources`, then the sources whose sightings it holds (`_sources_lines`). `bad`: the
+    `GalleryBadPrototypeError` of a file read without the identities it names (`_load_without_bad`): a line
+    marks them after the rows."""
     from tracker.gallery_export import utc_text as when
 
     model = gallery.model
     made_by = "" if model is None else f", ReID model {model.name} (weights {model.weights_digest})"
+    marked = [] if bad is None else [_bad_rows_line(bad)]
     if not len(gallery):  # not "0 identities, D = None" over an empty table
-        return [f"empty gallery: no identities{made_by}", *_sources_lines(gallery, sources)]
+        return [f"empty gallery: no identities{made_by}", *marked, *_sources_lines(gallery, sources)]
     names = gallery.class_names
     classes = {i.global_id: names.get(i.class_id, str(i.class_id)) for i in gallery.identities}
     wide = max(len("class"), *map(len, classes.values()))
@@ -534,7 +549,40 @@ def _gallery_listing(gallery: Any, sources: bool = False) -> list[str]:
             f"{i.global_id:>6} {classes[i.global_id]:>{wide}} {i.sightings:>5} {when(i.first_seen.time):<20} "
             f"{when(last.time):<20} {last.source or _UNNAMED_SOURCE} ({last.frame})"
         )
-    return [*lines, *_sources_lines(gallery, sources)]
+    return [*lines, *marked, *_sources_lines(gallery, sources)]
+
+
+def _load_without_bad(file: Path) -> tuple[Any, Any]:
+    """The gallery of `file` as `Gallery.load(file, prune=False)` reads it, and None; or, where prototype rows of
+    some identities are no look (NaN, inf, all zeros), the gallery read without those identities and the
+    `GalleryBadPrototypeError` naming them (`track gallery rm` removes them, `ls` marks them; nothing else reads
+    such a file).
+
+    Raises:
+        What `Gallery.load` raises, but GalleryBadPrototypeError.
+    """
+    from tracker.gallery import Gallery, GalleryBadPrototypeError
+
+    try:
+        return Gallery.load(file, prune=False), None
+    except GalleryBadPrototypeError as exc:
+        return Gallery.load(file, prune=False, leave_out=exc.identities), exc
+
+
+def _bad_rows_line(bad: Any) -> str:
+    """`track gallery ls`'s line marking the identities of `bad` (a `GalleryBadPrototypeError`), not listed above."""
+    ids = listed(list(bad.identities), sentence=True)
+    what = "identity" if len(bad.identities) == 1 else "identities"
+    return f"{BAD_MARK} {what} {ids}: a prototype row holds NaN or inf, or is all zeros (not listed; unusable)"
+
+
+def _bad_rows_text(file: Path, bad: Any) -> str:
+    """The error of a gallery `file` whose prototype rows of some identities are no look (`bad`, the
+    `GalleryBadPrototypeError`): its message, then the `track gallery rm` command that removes them all (the other
+    identities kept)."""
+    ids = " ".join(map(str, bad.identities))
+    them = "it" if len(bad.identities) == 1 else "them"
+    return f"{one_line(bad)}; or `track gallery rm {_pasted(file)} {ids}` removes {them} (the others are kept)"
 
 
 def _sources_lines(gallery: Any, wanted: bool) -> list[str]:

@@ -58,6 +58,7 @@ from tracker.gallery_index import ExactIndex, InvertedFileIndex
 from tracker.gallery_live import GalleryLive
 from tracker.gallery_prototypes import check_looks, consistent_looks, select_prototypes
 from tracker.gallery_records import (
+    GalleryBadPrototypeError,
     GalleryConflictError,
     GalleryError,
     GalleryModelError,
@@ -89,6 +90,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Gallery",
+    "GalleryBadPrototypeError",
     "GalleryConflictError",
     "GalleryError",
     "GalleryModelError",

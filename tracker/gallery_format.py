@@ -25,7 +25,7 @@ import hashlib
 import json
 import math
 import os
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, cast
@@ -76,7 +76,12 @@ DAMAGED = "; it is left as it is: restore it from a copy, or give another galler
 
 
 class BadPrototypeError(ValueError):
-    """A prototype row that is no look: NaN or inf in it, or all zeros (`unit_prototypes`)."""
+    """A prototype row that is no look: NaN or inf in it, or all zeros (`unit_prototypes`). The message names the
+    first such row; `identities` lists every global ID with such a row, ascending (`track gallery rm` removes them)."""
+
+    def __init__(self, message: str, identities: tuple[int, ...]) -> None:
+        super().__init__(message)
+        self.identities = identities
 
 
 @dataclass(frozen=True)
@@ -247,8 +252,13 @@ def read_class_names(header: dict[str, Any]) -> dict[int, str]:
     return names
 
 
-def read_identities(tensors: dict[str, np.ndarray], header: dict[str, Any]) -> dict[int, Identity]:
+def read_identities(
+    tensors: dict[str, np.ndarray], header: dict[str, Any], leave_out: Collection[int] = ()
+) -> dict[int, Identity]:
     """The identities of a decoded file, by global ID in the header's order, each with its (P, D) float32 rows.
+
+    `leave_out`: global IDs whose records and rows are skipped, their rows not checked (`track gallery rm` of the
+    identities `BadPrototypeError.identities` names: the others are read as always).
 
     Raises:
         KeyError, TypeError, ValueError: a bad record (a field missing or of another type: IDs, classes, counts and
@@ -258,10 +268,15 @@ def read_identities(tensors: dict[str, np.ndarray], header: dict[str, Any]) -> d
             returned normalised).
     """
     owners = tensors["owners"]
-    vectors = unit_prototypes(tensors["prototypes"].astype(np.float32), owners)
+    vectors = tensors["prototypes"].astype(np.float32)
+    if leave_out:  # (only rm's reading: the rows of the others checked and kept as always)
+        kept = ~np.isin(owners, np.fromiter(leave_out, dtype=np.int64))
+        owners, vectors = owners[kept], vectors[kept]
+    vectors = unit_prototypes(vectors, owners)
     records = header["identities"]
     if not isinstance(records, list):
         raise TypeError(f"the identity records are not a list: {type(records).__name__}")
+    records = [r for r in records if not (isinstance(r, dict) and r.get("global_id") in leave_out)]
     rows_of = _rows_by_owner(owners)
     no_rows = np.zeros(0, dtype=np.int64)
     identities: dict[int, Identity] = {}
@@ -296,7 +311,8 @@ def unit_prototypes(vectors: np.ndarray, owners: np.ndarray) -> np.ndarray:
 
     Raises:
         BadPrototypeError: a row holding NaN or inf (its similarities are NaN: never matched, or matched by chance)
-            or all zeros (no direction to compare), naming its identity and the row among that identity's (0-based).
+            or all zeros (no direction to compare), naming the first's identity and its row among that identity's
+            (0-based), and listing every identity with such a row (`identities`).
     """
     finite = np.isfinite(vectors).all(axis=1)
     norms = np.linalg.norm(np.where(finite[:, None], vectors, 0.0).astype(np.float64), axis=1)
@@ -306,7 +322,8 @@ def unit_prototypes(vectors: np.ndarray, owners: np.ndarray) -> np.ndarray:
         gid = int(owners[row])
         what = "holds NaN or inf" if not finite[row] else "is all zeros (no look)"
         nth = int(np.count_nonzero(owners[:row] == gid))
-        raise BadPrototypeError(f"identity {gid}'s prototype row {nth} {what}")
+        bad_ids = tuple(int(g) for g in np.unique(owners[bad]))
+        raise BadPrototypeError(f"identity {gid}'s prototype row {nth} {what}", bad_ids)
     off = np.abs(norms - 1.0) > UNIT_NORM_TOLERANCE
     if not off.any():
         return vectors

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 __all__ = [
+    "GalleryBadPrototypeError",
     "GalleryConflictError",
     "GalleryError",
     "GalleryModelError",
@@ -38,6 +39,16 @@ def is_whole(value: object) -> bool:
 
 class GalleryError(ValueError):
     """A gallery file cannot be used: unreadable, truncated, corrupt, or of an unknown format version."""
+
+
+class GalleryBadPrototypeError(GalleryError):
+    """A gallery file with prototype rows that are no look (NaN, inf or all zeros): the message names the first;
+    `identities` lists every global ID with such a row, ascending (`Gallery.load(..., leave_out=identities)` reads
+    the others: `track gallery rm` removes them, `track gallery ls` marks them)."""
+
+    def __init__(self, message: str, identities: tuple[int, ...]) -> None:
+        super().__init__(message)
+        self.identities = identities
 
 
 class GalleryModelError(GalleryError):

@@ -9,7 +9,7 @@ import contextlib
 import functools
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, Self
@@ -31,7 +31,7 @@ from tracker.gallery_file import (
     write_atomic,
 )
 from tracker.gallery_guard import locked
-from tracker.gallery_records import GalleryError, ModelIdentity
+from tracker.gallery_records import GalleryBadPrototypeError, GalleryError, ModelIdentity
 from tracker.gallery_sources import read_sources
 from tracker.gallery_state import GalleryState
 
@@ -177,6 +177,7 @@ class GalleryFiles(GalleryState):
         config: GalleryConfig | None = None,
         model: ModelIdentity | None = None,
         prune: bool = True,
+        leave_out: Collection[int] = (),
     ) -> Self:
         """Read a gallery file (and apply retention, unless `prune` is False).
 
@@ -189,6 +190,9 @@ class GalleryFiles(GalleryState):
             config: retention, bounds and index settings to use now, the `gallery` section (`cfg.gallery`; None:
                 defaults).
             model: the ReID model in use; a gallery made with another is refused.
+            leave_out: global IDs not read (their records and rows skipped, the rows not checked): the identities
+                a `GalleryBadPrototypeError` names, which `track gallery rm` removes and `ls` marks. The gallery
+                then counts as changed (`modified`). Tracking never passes it.
         Raises:
             TypeError: `config` is not a `GalleryConfig` (the whole `TrackerConfig`: pass `cfg.gallery`), `model`
                 not a `ModelIdentity`.
@@ -198,8 +202,10 @@ class GalleryFiles(GalleryState):
             NotADirectoryError: a file stands where a folder of `path` should be (naming it).
             OSError: the file cannot be read (PermissionError: no read permission).
             GalleryError: `path` is a directory, a named pipe or a device, not a gallery file, truncated or corrupt
-                (the file is left as it is), a prototype row NaN, inf or all zeros (naming its identity), or a newer
-                format version. (Rows off unit norm, a hand-made file's, are read normalised.)
+                (the file is left as it is), or a newer format version.
+            GalleryBadPrototypeError: a prototype row NaN, inf or all zeros (naming the first's identity and row;
+                `identities`: every identity with one) of an identity not in `leave_out`. (Rows off unit norm, a
+                hand-made file's, are read normalised.)
             GalleryModelError: made with another ReID model.
         """
         check_config(config)  # (before reading: a wrong one must not be reported as a corrupt file)
@@ -211,9 +217,10 @@ class GalleryFiles(GalleryState):
             blob = file.read()
         tensors, header = gallery_format.decode(blob, path)
         try:
-            gallery = cls._from_parts(tensors, header, config)
+            gallery = cls._from_parts(tensors, header, config, leave_out)
         except gallery_format.BadPrototypeError as exc:  # (NaN in a hand-made file's looks: never matched, no word)
-            raise GalleryError(f"{path} cannot be used: {exc}{gallery_format.DAMAGED}") from None
+            bad = f"{path} cannot be used: {exc}{gallery_format.DAMAGED}"
+            raise GalleryBadPrototypeError(bad, exc.identities) from None
         except (KeyError, TypeError, ValueError) as exc:
             bad = f"{path} is corrupt: a bad record in its header ({exc})"
             raise GalleryError(bad + gallery_format.DAMAGED) from None
@@ -222,14 +229,20 @@ class GalleryFiles(GalleryState):
             gallery.bind_model(model)
         if prune:
             gallery.prune()
-        gallery._dirty = False
+        gallery._dirty = bool(leave_out)  # (identities of the file left out: it is not the file's gallery)
         return gallery
 
     @classmethod
-    def _from_parts(cls, tensors: dict[str, np.ndarray], header: dict[str, Any], config: GalleryConfig | None) -> Self:
+    def _from_parts(
+        cls,
+        tensors: dict[str, np.ndarray],
+        header: dict[str, Any],
+        config: GalleryConfig | None,
+        leave_out: Collection[int] = (),
+    ) -> Self:
         gallery = cls(config, gallery_format.read_model(header))
         gallery_format.check_width(gallery.model, tensors["prototypes"])
-        gallery._identities.update(gallery_format.read_identities(tensors, header))
+        gallery._identities.update(gallery_format.read_identities(tensors, header, leave_out))
         gallery._next_id = max([int(header["next_id"]), *(g + 1 for g in gallery._identities)])
         gallery._class_names = gallery_format.read_class_names(header)
         gallery._linked = read_sources(header)
