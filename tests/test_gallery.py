@@ -1470,3 +1470,19 @@ def test_gallery_ls_lists_a_file_with_bad_prototype_rows_marking_them_while_othe
         Gallery.load(path)
     assert main(["gallery", "export", str(path), "-o", str(tmp_path / "ids.csv")]) == 2
     assert "cannot be used" in capsys.readouterr().err
+
+
+def test_gallery_ls_of_several_files_lists_one_with_bad_prototype_rows_too(tmp_path, capsys):
+    """`track gallery ls A B` with B's rows bad said only B's error: B's block lists its other identities and marks
+    the bad ones, A is listed as ever, and the status is 2 (B cannot be used)."""
+    from tracker.cli import main
+
+    good = tmp_path / "good.gallery"
+    filled(2)[0].save(good)
+    (tmp_path / "bad").mkdir()
+    path, bad = _spoiled(tmp_path / "bad")
+    assert main(["gallery", "ls", str(good), str(path)]) == 2
+    said = capsys.readouterr()
+    assert f"{good}:" in said.out and f"\n{path}:" in said.out, said.out
+    assert f"identities {bad[0]} and {bad[1]}: a prototype row" in said.out, said.out
+    assert f"`track gallery rm {path} {bad[0]} {bad[1]}` removes them" in said.err, said.err
