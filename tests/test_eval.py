@@ -2228,9 +2228,9 @@ def test_a_killed_writers_input_cache_temp_file_is_removed_a_running_ones_kept(t
     (entry,) = cache.iterdir()
     dead = subprocess.Popen([sys.executable, "-c", ""])
     dead.wait()
-    killed = cache / f"{inputs._temp_prefix(entry, dead.pid)}abcd_123{inputs._TEMP_SUFFIX}"
-    running = cache / f"{inputs._temp_prefix(entry, os.getppid())}wxyz_789{inputs._TEMP_SUFFIX}"
-    other = cache / f".OTHER-0.npz.{dead.pid}.abcd_123{inputs._TEMP_SUFFIX}"  # another entry's: its own writes'
+    killed = cache / f"{inputs._temp_prefix(entry, dead.pid)}abcd_123{inputs.TEMP_SUFFIX}"
+    running = cache / f"{inputs._temp_prefix(entry, os.getppid())}wxyz_789{inputs.TEMP_SUFFIX}"
+    other = cache / f".OTHER-0.npz.{dead.pid}.abcd_123{inputs.TEMP_SUFFIX}"  # another entry's: its own writes'
     for left in (killed, running, other):
         left.write_bytes(b"PK half an archive")
     assert inputs.load_inputs(seq, "public", cfg, cache).cache_hit  # a reuse writes nothing

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO, cast
 
 import numpy as np
 
-from tracker.gallery_records import GalleryError, Identity, ModelIdentity, Sighting
+from tracker.gallery_records import GalleryBadPrototypeError, GalleryError, Identity, ModelIdentity, Sighting
 from tracker.gallery_sources import LinkedSource, source_details, sources_header
 from tracker.io.strict_json import to_json
 
@@ -43,7 +43,6 @@ __all__ = [
     "DAMAGED",
     "FORMAT_NAME",
     "FORMAT_VERSION",
-    "BadPrototypeError",
     "Snapshot",
     "check_width",
     "decode",
@@ -68,20 +67,11 @@ SAFETENSORS_SHAPE_BYTES = HEADER_LENGTH_BYTES + 1
 # The longest header safetensors reads ("header too large" beyond: its MAX_HEADER_SIZE): a length above it, even
 # from a file cut within its length bytes (the bytes there, read as the low ones), is no safetensors file's.
 SAFETENSORS_MAX_HEADER_BYTES = 100_000_000
-# The way on after a damaged file's error (a save never leaves one: it renames a whole temp file over it).
 # the most a prototype row's L2 norm may be off 1 and be kept as it is (float32 rounding of a normalised row is
 # ~1e-7); a row further off (a hand-made file's) is normalised as it is read
 UNIT_NORM_TOLERANCE = 1e-4
+# The way on after a damaged file's error (a save never leaves one: it renames a whole temp file over it).
 DAMAGED = "; it is left as it is: restore it from a copy, or give another gallery file (a new path starts an empty one)"
-
-
-class BadPrototypeError(ValueError):
-    """A prototype row that is no look: NaN or inf in it, or all zeros (`unit_prototypes`). The message names the
-    first such row; `identities` lists every global ID with such a row, ascending (`track gallery rm` removes them)."""
-
-    def __init__(self, message: str, identities: tuple[int, ...]) -> None:
-        super().__init__(message)
-        self.identities = identities
 
 
 @dataclass(frozen=True)
@@ -258,13 +248,13 @@ def read_identities(
     """The identities of a decoded file, by global ID in the header's order, each with its (P, D) float32 rows.
 
     `leave_out`: global IDs whose records and rows are skipped, their rows not checked (`track gallery rm` of the
-    identities `BadPrototypeError.identities` names: the others are read as always).
+    identities `GalleryBadPrototypeError.identities` names: the others are read as always).
 
     Raises:
         KeyError, TypeError, ValueError: a bad record (a field missing or of another type: IDs, classes, counts and
             frames whole numbers, times finite numbers, sources text), a global ID given twice, a count of
             prototype rows that does not match the tensors, or rows of a global ID no record names;
-            BadPrototypeError (a ValueError), a row that is no look (`unit_prototypes`: rows off unit norm are
+            GalleryBadPrototypeError (a ValueError), a row that is no look (`unit_prototypes`: rows off unit norm are
             returned normalised).
     """
     owners = tensors["owners"]
@@ -310,9 +300,9 @@ def unit_prototypes(vectors: np.ndarray, owners: np.ndarray) -> np.ndarray:
     its direction is the look; rows within it are kept bit for bit, so a saved gallery loads as it was saved.
 
     Raises:
-        BadPrototypeError: a row holding NaN or inf (its similarities are NaN: never matched, or matched by chance)
-            or all zeros (no direction to compare), naming the first's identity and its row among that identity's
-            (0-based), and listing every identity with such a row (`identities`).
+        GalleryBadPrototypeError: a row holding NaN or inf (its similarities are NaN: never matched, or matched by
+            chance) or all zeros (no direction to compare), naming the first's identity and its row among that
+            identity's (0-based), and listing every identity with such a row (`identities`).
     """
     finite = np.isfinite(vectors).all(axis=1)
     norms = np.linalg.norm(np.where(finite[:, None], vectors, 0.0).astype(np.float64), axis=1)
@@ -323,7 +313,7 @@ def unit_prototypes(vectors: np.ndarray, owners: np.ndarray) -> np.ndarray:
         what = "holds NaN or inf" if not finite[row] else "is all zeros (no look)"
         nth = int(np.count_nonzero(owners[:row] == gid))
         bad_ids = tuple(int(g) for g in np.unique(owners[bad]))
-        raise BadPrototypeError(f"identity {gid}'s prototype row {nth} {what}", bad_ids)
+        raise GalleryBadPrototypeError(f"identity {gid}'s prototype row {nth} {what}", bad_ids)
     off = np.abs(norms - 1.0) > UNIT_NORM_TOLERANCE
     if not off.any():
         return vectors

@@ -218,7 +218,7 @@ class GalleryFiles(GalleryState):
         tensors, header = gallery_format.decode(blob, path)
         try:
             gallery = cls._from_parts(tensors, header, config, leave_out)
-        except gallery_format.BadPrototypeError as exc:  # (NaN in a hand-made file's looks: never matched, no word)
+        except GalleryBadPrototypeError as exc:  # (NaN in a hand-made file's looks: never matched, no word)
             bad = f"{path} cannot be used: {exc}{gallery_format.DAMAGED}"
             raise GalleryBadPrototypeError(bad, exc.identities) from None
         except (KeyError, TypeError, ValueError) as exc:

@@ -663,9 +663,9 @@ class Tracker:
         self, dets: Detections, embeddings: Any, embed: Any, transform: np.ndarray | None, noise: float
     ) -> None:
         """Log once per tracker each input of an `update_detections` call that is not used: a `camera_motion_noise`
-        without a `camera_motion`, no `camera_motion` while `motion.camera_compensation` is on (but on the first frame
-        since the tracker was made or reset, which has no motion), and looks (given or
-        an `embed`) with `appearance.enabled` false."""
+        without a `camera_motion`, no `camera_motion` while `motion.camera_compensation` is on (except on the first
+        frame since the tracker was made or reset, which has no motion), and looks (given or an `embed`) with
+        `appearance.enabled` false."""
         if transform is None and noise > 0:
             self._warn_once(
                 {NOISE_WITHOUT_MOTION: "camera_motion_noise without a camera_motion is ignored"}, used=False

@@ -69,9 +69,8 @@ _REID_DEFAULTS = ReIDConfig()  # (frozen: `_SAME_EMBEDDINGS_AT_DEFAULT`'s values
 _EMBEDDING_DTYPE = np.float16  # halves the cache; cosine similarities change by < 1e-3
 # a cache file's temp files: `.<name>.<pid>.<random>.partial`, one per writer (two `track eval` / `track compare`
 # computing the same entry at once each write and rename their own); never read as an entry (no `.npz` end)
-_TEMP_SUFFIX = TEMP_SUFFIX  # (the shared one: `tracker.io.atomic`)
 _TEMP_RANDOM_CHARS = 8  # the random part of `tempfile.mkstemp`'s names
-_TEMP_NAME = re.compile(rf"\..+\.(\d+)\.[a-z0-9_]{{{_TEMP_RANDOM_CHARS}}}{re.escape(_TEMP_SUFFIX)}")  # pid: group 1
+_TEMP_NAME = re.compile(rf"\..+\.(\d+)\.[a-z0-9_]{{{_TEMP_RANDOM_CHARS}}}{re.escape(TEMP_SUFFIX)}")  # pid: group 1
 
 
 @dataclass(frozen=True)
@@ -340,7 +339,7 @@ def _write(path: Path, frames: list[FrameInputs]) -> None:
             [f.embeddings.reshape(len(f.embeddings), dim) for f in frames if f.embeddings is not None]
         ).astype(_EMBEDDING_DTYPE)
     _remove_left_temps(path)
-    fd, name = tempfile.mkstemp(prefix=_temp_prefix(path, os.getpid()), suffix=_TEMP_SUFFIX, dir=path.parent)
+    fd, name = tempfile.mkstemp(prefix=_temp_prefix(path, os.getpid()), suffix=TEMP_SUFFIX, dir=path.parent)
     # a write, flush or fsync on a full disk, which names no file, is said naming the cache file; on any error (a
     # Ctrl-C too) the temp file goes: no copy of the looks is left beside the cache
     with (
@@ -354,7 +353,7 @@ def _write(path: Path, frames: list[FrameInputs]) -> None:
 def _temp_prefix(path: Path, pid: int) -> str:
     """`.<name>.<pid>.`, the start of the names of the temp files process `pid` writes the cache file `path` to
     (`<name>`: `path`'s, or its start and a hash where the whole would not fit in a file name: `fitting_stem`)."""
-    added = len(f"..{pid}.") + _TEMP_RANDOM_CHARS + len(_TEMP_SUFFIX)
+    added = len(f"..{pid}.") + _TEMP_RANDOM_CHARS + len(TEMP_SUFFIX)
     return f".{fitting_stem(path.name, added)}.{pid}."
 
 
@@ -362,7 +361,7 @@ def _remove_left_temps(path: Path) -> None:
     """Delete the temp files of the cache file `path` whose writer is no longer running on this machine (a
     `track eval` killed before its rename left a full copy of the looks there): at most one per killed writer stays,
     until the same entry is written again; one of a writer still running is kept (its rename must find it)."""
-    for left in path.parent.glob(f".*{_TEMP_SUFFIX}"):
+    for left in path.parent.glob(f".*{TEMP_SUFFIX}"):
         found = _TEMP_NAME.fullmatch(left.name)
         pid = int(found[1]) if found else 0
         if pid > 0 and left.name.startswith(_temp_prefix(path, pid)) and not _running(pid):
